@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Every test: installs what is missing (wasm32 target, wasm-bindgen-cli, chromium, node
+# modules, the AWS emulator's venv), then runs cargo fmt --check, clippy, the unit and
+# integration tests (against the AWS emulator) and the Playwright suite against the release
+# build. Ends with one summary line: "summary: N passed, N failed".
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+START=$(date +%s)
+PASSED=0
+FAILED=0
+FAILED_STEPS=()
+trap 'stop_emulator' EXIT
+
+step_failed() { FAILED_STEPS+=("$1"); log "FAILED: $1"; }
+
+# Adds the counts from cargo's "test result:" lines and Playwright's "N passed/failed" lines.
+count_results() {
+  local counts
+  counts=$(awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+                END { print p + 0, f + 0 }' "$1")
+  PASSED=$((PASSED + ${counts% *}))
+  FAILED=$((FAILED + ${counts#* }))
+}
+
+ensure_rust
+
+log "cargo fmt --check"
+cargo fmt --all -- --check || step_failed "cargo fmt"
+
+log "cargo clippy (all features, all targets)"
+cargo clippy --quiet --all-features --all-targets -- -D warnings || step_failed "clippy"
+
+# Unit and integration tests, in the release profile so that the binary they build is the
+# one the end-to-end suite drives (one compile of the dependencies, not two).
+start_emulator
+log "cargo test (unit + integration, against the AWS emulator)"
+set +e
+cargo test --release --features ssr 2>&1 | tee target/cargo-test.log
+rc=${PIPESTATUS[0]}
+set -e
+count_results target/cargo-test.log
+[ "$rc" = 0 ] || step_failed "cargo test"
+
+log "Playwright end-to-end tests"
+[ -x target/release/hookrelay ] || build_server
+build_site
+ensure_chromium
+ensure_node_modules
+E2E_PORT=$(free_port)
+export E2E_PORT
+set +e
+(cd end2end && npx playwright test --reporter=list) 2>&1 | tee target/e2e.log
+rc=${PIPESTATUS[0]}
+set -e
+p=$(grep -Eo '^ +[0-9]+ passed' target/e2e.log | grep -Eo '[0-9]+' | tail -n1 || true)
+f=$(grep -Eo '^ +[0-9]+ failed' target/e2e.log | grep -Eo '[0-9]+' | tail -n1 || true)
+PASSED=$((PASSED + ${p:-0}))
+FAILED=$((FAILED + ${f:-0}))
+[ "$rc" = 0 ] || step_failed "playwright"
+
+ELAPSED=$(( $(date +%s) - START ))
+log "test command took $((ELAPSED / 60)) min $((ELAPSED % 60)) s"
+if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
+  log "failed steps: ${FAILED_STEPS[*]}"
+  [ "$FAILED" -gt 0 ] || FAILED=${#FAILED_STEPS[@]}
+fi
+echo "summary: $PASSED passed, $FAILED failed"
+[ ${#FAILED_STEPS[@]} -eq 0 ]

@@ -1,0 +1,31 @@
+//! Hookrelay: takes an app's events, stores them durably and delivers them to the app's event
+//! hooks (SQS, SNS, Kinesis, webhooks).
+//!
+//! Entry points (`ui`) → domain (`auth`, `store`); server-only modules are behind `ssr` so the
+//! browser bundle (`hydrate`) stays small.
+
+pub mod dto;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod secrets;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// The browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(ui::App);
+    // lets tests (and curious people) see that the page is live
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

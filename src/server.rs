@@ -1,0 +1,269 @@
+//! Start-up: open the store, load the master key, build the router (dashboard, server
+//! functions, health, static files) and serve it until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use secrecy::SecretString;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::auth::LoginLimiter;
+use crate::config::{GlobalOpts, ServeOpts};
+use crate::secrets::{MasterKey, SecretsError};
+use crate::store::{self, Db, StoreError};
+use crate::ui::{shell, App};
+
+/// Session key holding the logged-in user's id.
+pub const SESSION_USER: &str = "user_id";
+
+/// Everything a request handler or server function may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub master_key: MasterKey,
+    pub limiter: Arc<LoginLimiter>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("session store: {0}")]
+    Sessions(#[from] sqlx::Error),
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The parts every command needs: the data directory, the migrated database and the master key.
+pub async fn open(global: &GlobalOpts) -> Result<(Db, MasterKey), StartError> {
+    std::fs::create_dir_all(&global.data_dir).map_err(|source| StartError::DataDir {
+        path: global.data_dir.clone(),
+        source,
+    })?;
+    let db = store::connect(&global.database_url()).await?;
+    let given = global.master_key.clone().map(SecretString::from);
+    let key = MasterKey::load_or_create(given.as_ref(), &global.data_dir)?;
+    Ok((db, key))
+}
+
+/// Builds the whole HTTP application over an opened store.
+pub async fn router(
+    db: Db,
+    master_key: MasterKey,
+    opts: &ServeOpts,
+    addr: SocketAddr,
+) -> Result<Router, StartError> {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("hookrelay")
+        .site_root(opts.site_root().display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let state = AppState {
+        leptos_options,
+        db: db.clone(),
+        master_key,
+        limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
+    };
+
+    let session_store = SqliteStore::new(db)
+        .with_table_name("sessions")
+        .expect("valid table name");
+    session_store.migrate().await?;
+    tokio::spawn({
+        use tower_sessions::ExpiredDeletion;
+        session_store
+            .clone()
+            .continuously_delete_expired(tokio::time::Duration::from_secs(3600))
+    });
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_name("hookrelay_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(opts.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::days(7),
+        ));
+
+    let routes = generate_route_list(App);
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), page_guard))
+        .layer(sessions)
+        .with_state(state);
+    Ok(app)
+}
+
+/// Opens everything and serves until SIGINT/SIGTERM.
+pub async fn serve(global: &GlobalOpts, opts: &ServeOpts) -> Result<(), StartError> {
+    let (db, key) = open(global).await?;
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    let app = router(db.clone(), key, opts, addr).await?;
+    tracing::info!(%addr, database = %redact_url(&global.database_url()), "hookrelay started");
+    println!("Hookrelay is running: dashboard at http://{addr}/  (Ctrl-C to stop)");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartError::Serve)?;
+    db.close().await;
+    tracing::info!("hookrelay stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// Drops any password from a database URL before it is logged.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:****{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match store::ping(&state.db).await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Sends page visits where they belong: to the first-run page while there is no admin, to the
+/// login page without a session, away from login/setup with one. Server functions check the
+/// session themselves; this only covers the pages rendered on the server.
+async fn page_guard(
+    State(state): State<AppState>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    let is_page = req.method() == axum::http::Method::GET
+        && (path == "/"
+            || path == "/login"
+            || path == "/setup"
+            || path == "/apps"
+            || path.starts_with("/apps/"));
+    if !is_page {
+        return next.run(req).await;
+    }
+    let has_users = match store::users::count(&state.db).await {
+        Ok(n) => n > 0,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot count users");
+            return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+        }
+    };
+    let logged_in = matches!(session.get::<i64>(SESSION_USER).await, Ok(Some(_)));
+    let target = match (path, has_users, logged_in) {
+        ("/setup", false, _) => None,
+        (_, false, _) => Some("/setup".to_string()),
+        ("/setup" | "/login" | "/", true, true) => Some("/apps".to_string()),
+        ("/setup" | "/", true, false) => Some("/login".to_string()),
+        ("/login", true, false) => None,
+        (_, true, false) => Some(format!("/login?next={}", encode_next(req.uri()))),
+        (_, true, true) => None,
+    };
+    match target {
+        Some(to) => {
+            let mut res = Redirect::to(&to).into_response();
+            res.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            res
+        }
+        None => next.run(req).await,
+    }
+}
+
+fn encode_next(uri: &axum::http::Uri) -> String {
+    let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/apps");
+    serde_urlencoded::to_string([("", target)])
+        .map(|s| s.trim_start_matches('=').to_string())
+        .unwrap_or_else(|_| "%2Fapps".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_passwords_are_not_logged() {
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:****@h/db");
+        assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,63 @@
+//! Persistence (sqlx). SQLite is the embedded default; every query here is plain SQL that
+//! Postgres also accepts, so a Postgres pool can follow the same functions later.
+
+pub mod apps;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub type Db = SqlitePool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Input(#[from] crate::dto::InputError),
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
+}
+
+/// Opens (creating the file if needed) and migrates the database.
+///
+/// Writes are durable when they return: WAL with `synchronous=FULL`.
+pub async fn connect(url: &str) -> Result<Db, StoreError> {
+    let opts = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(opts)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}
+
+/// `SELECT 1`: is the database answering?
+pub async fn ping(db: &Db) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(db).await?;
+    Ok(())
+}
+
+pub fn now_millis() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}

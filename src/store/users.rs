@@ -1,0 +1,77 @@
+//! Dashboard administrators.
+
+use super::{is_unique_violation, now_millis, Db, StoreError};
+use crate::auth::Email;
+use crate::dto::InputError;
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+}
+
+pub async fn count(db: &Db) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(db)
+        .await?)
+}
+
+pub async fn create(db: &Db, email: &Email, password_hash: &str) -> Result<i64, StoreError> {
+    sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
+    )
+    .bind(email.as_str())
+    .bind(password_hash)
+    .bind(now_millis())
+    .fetch_one(db)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Input(InputError::EmailTaken)
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// Creates the first administrator, only while there is none (atomic: two racing first-run
+/// forms cannot both succeed).
+pub async fn create_first(db: &Db, email: &Email, password_hash: &str) -> Result<i64, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, created_at)
+         SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING id",
+    )
+    .bind(email.as_str())
+    .bind(password_hash)
+    .bind(now_millis())
+    .fetch_optional(db)
+    .await?;
+    id.ok_or(StoreError::Input(InputError::AdminExists))
+}
+
+pub async fn by_email(db: &Db, email: &Email) -> Result<Option<UserRow>, StoreError> {
+    let row: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = ?")
+            .bind(email.as_str())
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(|(id, email, password_hash)| UserRow {
+        id,
+        email,
+        password_hash,
+    }))
+}
+
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<UserRow>, StoreError> {
+    let row: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT id, email, password_hash FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(|(id, email, password_hash)| UserRow {
+        id,
+        email,
+        password_hash,
+    }))
+}

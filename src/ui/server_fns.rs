@@ -1,0 +1,250 @@
+//! Server functions behind the dashboard. Form-posting functions always answer with a redirect
+//! (with `?error=<code>` when the input was refused), so the same forms work with JavaScript
+//! (client-side navigation) and without it (a 302 for the browser).
+
+use leptos::prelude::*;
+
+use crate::dto::{AppDetail, AppSummary, CurrentUser};
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use leptos::prelude::*;
+    use tower_sessions::Session;
+
+    use crate::dto::InputError;
+    use crate::server::{AppState, SESSION_USER};
+    use crate::store::{self, users::UserRow, StoreError};
+
+    pub fn state() -> AppState {
+        expect_context::<AppState>()
+    }
+
+    pub async fn session() -> Result<Session, ServerFnError> {
+        leptos_axum::extract::<Session>()
+            .await
+            .map_err(|e| ServerFnError::new(format!("no session: {e}")))
+    }
+
+    /// The logged-in administrator, or `NotLoggedIn`.
+    pub async fn require_user() -> Result<(AppState, UserRow), ServerFnError> {
+        let state = state();
+        let session = session().await?;
+        let id = session.get::<i64>(SESSION_USER).await.ok().flatten();
+        let user = match id {
+            Some(id) => store::users::by_id(&state.db, id).await.map_err(internal)?,
+            None => None,
+        };
+        match user {
+            Some(user) => Ok((state, user)),
+            None => Err(ServerFnError::new(InputError::NotLoggedIn.to_string())),
+        }
+    }
+
+    /// Logs the error and hides its details from the browser.
+    pub fn internal(e: impl std::fmt::Display) -> ServerFnError {
+        tracing::error!(error = %e, "dashboard request failed");
+        ServerFnError::new(InputError::Internal.to_string())
+    }
+
+    /// The input error a store error stands for, logging the ones that are not the user's.
+    pub fn input_error(e: StoreError) -> InputError {
+        match e {
+            StoreError::Input(e) => e,
+            other => {
+                tracing::error!(error = %other, "dashboard request failed");
+                InputError::Internal
+            }
+        }
+    }
+
+    /// Redirects back to `path` with the error's code in the query.
+    pub fn redirect_error(path: &str, e: InputError) {
+        leptos_axum::redirect(&format!("{path}?error={}", e.code()));
+    }
+
+    /// Starts a fresh session (new id: no session fixation) for `user_id`.
+    pub async fn log_in(session: &Session, user_id: i64) -> Result<(), ServerFnError> {
+        session.cycle_id().await.map_err(internal)?;
+        session
+            .insert(SESSION_USER, user_id)
+            .await
+            .map_err(internal)
+    }
+
+    /// Only local paths are followed after login (no open redirect).
+    pub fn safe_next(next: Option<String>) -> String {
+        match next {
+            Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+            _ => "/apps".to_string(),
+        }
+    }
+}
+
+/// First run: creates the administrator account and logs it in.
+#[server(prefix = "/_sfn", endpoint = "setup")]
+pub async fn setup_admin(
+    email: String,
+    password: String,
+    password_confirm: String,
+) -> Result<(), ServerFnError> {
+    use self::ssr::*;
+    use crate::auth::{Email, NewPassword};
+    use crate::dto::InputError;
+
+    let state = state();
+    let parsed = Email::parse(&email).and_then(|email| {
+        if password != password_confirm {
+            return Err(InputError::PasswordMismatch);
+        }
+        Ok((email, NewPassword::parse(&password)?))
+    });
+    let (email, password) = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            redirect_error("/setup", e);
+            return Ok(());
+        }
+    };
+    let hash = tokio::task::spawn_blocking(move || password.hash())
+        .await
+        .map_err(internal)?;
+    match crate::store::users::create_first(&state.db, &email, &hash).await {
+        Ok(id) => {
+            log_in(&session().await?, id).await?;
+            tracing::info!(user = %email.as_str(), "admin account created");
+            leptos_axum::redirect("/apps");
+        }
+        Err(crate::store::StoreError::Input(InputError::AdminExists)) => {
+            redirect_error("/login", InputError::AdminExists)
+        }
+        Err(e) => redirect_error("/setup", input_error(e)),
+    }
+    Ok(())
+}
+
+#[server(prefix = "/_sfn", endpoint = "login")]
+pub async fn login(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ServerFnError> {
+    use self::ssr::*;
+    use crate::auth::{dummy_hash, verify_password, Email};
+    use crate::dto::InputError;
+
+    let state = state();
+    let back = |e: InputError| {
+        let mut to = format!("/login?error={}", e.code());
+        if let Some(n) = next.as_deref().filter(|n| !n.is_empty()) {
+            to.push_str("&next=");
+            to.push_str(&serde_urlencoded::to_string([("", n)]).unwrap_or_default()[1..]);
+        }
+        leptos_axum::redirect(&to);
+    };
+    let Ok(email) = Email::parse(&email) else {
+        back(InputError::InvalidLogin);
+        return Ok(());
+    };
+    if state.limiter.is_blocked(email.as_str()) {
+        back(InputError::RateLimited);
+        return Ok(());
+    }
+    let user = crate::store::users::by_email(&state.db, &email)
+        .await
+        .map_err(internal)?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(internal)?;
+    match user {
+        Some(user) if ok => {
+            state.limiter.clear(email.as_str());
+            log_in(&session().await?, user.id).await?;
+            leptos_axum::redirect(&safe_next(next));
+        }
+        _ => {
+            state.limiter.record_failure(email.as_str());
+            tracing::info!(user = %email.as_str(), "failed login");
+            back(InputError::InvalidLogin);
+        }
+    }
+    Ok(())
+}
+
+#[server(prefix = "/_sfn", endpoint = "logout")]
+pub async fn logout() -> Result<(), ServerFnError> {
+    let session = self::ssr::session().await?;
+    session.flush().await.map_err(self::ssr::internal)?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/_sfn", endpoint = "me")]
+pub async fn whoami() -> Result<CurrentUser, ServerFnError> {
+    let (_, user) = self::ssr::require_user().await?;
+    Ok(CurrentUser { email: user.email })
+}
+
+#[server(prefix = "/_sfn", endpoint = "apps")]
+pub async fn list_apps() -> Result<Vec<AppSummary>, ServerFnError> {
+    let (state, _) = self::ssr::require_user().await?;
+    crate::store::apps::list(&state.db)
+        .await
+        .map_err(self::ssr::internal)
+}
+
+/// Creates an app and shows its page (with its key).
+#[server(prefix = "/_sfn", endpoint = "create_app")]
+pub async fn create_app(name: String) -> Result<(), ServerFnError> {
+    use self::ssr::*;
+    use crate::dto::InputError;
+    use crate::store::apps::{self, AppName};
+
+    let Ok((state, user)) = require_user().await else {
+        redirect_error("/login", InputError::NotLoggedIn);
+        return Ok(());
+    };
+    let name = match AppName::parse(&name) {
+        Ok(n) => n,
+        Err(e) => {
+            redirect_error("/apps", e);
+            return Ok(());
+        }
+    };
+    match apps::create(&state.db, &state.master_key, &name).await {
+        Ok(created) => {
+            tracing::info!(app_id = created.app.id, by = %user.email, "app created");
+            leptos_axum::redirect(&format!("/apps/{}", created.app.id));
+        }
+        Err(e) => redirect_error("/apps", input_error(e)),
+    }
+    Ok(())
+}
+
+/// One app; its secret only when `reveal` is set (the admin asked to see it).
+#[server(prefix = "/_sfn", endpoint = "app")]
+pub async fn get_app(id: i64, reveal: bool) -> Result<Option<AppDetail>, ServerFnError> {
+    use self::ssr::*;
+    use secrecy::ExposeSecret;
+
+    let (state, user) = require_user().await?;
+    let Some(app) = crate::store::apps::get(&state.db, id)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(None);
+    };
+    let api_secret = if reveal {
+        let secret = crate::store::apps::secret(&state.db, &state.master_key, id)
+            .await
+            .map_err(internal)?;
+        tracing::info!(app_id = id, by = %user.email, "app secret revealed");
+        Some(secret.expose_secret().to_string())
+    } else {
+        None
+    };
+    Ok(Some(AppDetail { app, api_secret }))
+}

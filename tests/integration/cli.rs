@@ -1,0 +1,151 @@
+//! The `hookrelay` binary's commands.
+
+use std::process::{Command, Output};
+
+fn hookrelay(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+        .args(args)
+        .env("HOOKRELAY_DATA_DIR", dir)
+        .env_remove("HOOKRELAY_DATABASE_URL")
+        .env_remove("HOOKRELAY_MASTER_KEY")
+        .output()
+        .expect("run hookrelay")
+}
+
+#[test]
+fn app_create_prints_credentials_and_app_list_hides_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hookrelay(dir.path(), &["app", "create", "--name", "Chat production"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["name"], "Chat production");
+    assert!(created["id"].as_i64().unwrap() > 0);
+    let key = created["api_key"].as_str().unwrap();
+    let secret = created["api_secret"].as_str().unwrap();
+    assert_eq!(key.len(), 12);
+    assert_eq!(secret.len(), 48);
+
+    let out = hookrelay(dir.path(), &["app", "list"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(list[0]["api_key"], key);
+    assert!(!stdout.contains(secret));
+
+    // the master key was created private, next to the database
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn a_duplicate_app_name_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(hookrelay(dir.path(), &["app", "create", "--name", "Chat"])
+        .status
+        .success());
+    let out = hookrelay(dir.path(), &["app", "create", "--name", "chat"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("An app with this name already exists."),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn user_create_adds_an_admin_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hookrelay(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "Ops@Example.com",
+            "--password",
+            "long enough pw",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let user: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(user["email"], "ops@example.com");
+    let out = hookrelay(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--password",
+            "long enough pw",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = hookrelay(
+        dir.path(),
+        &["user", "create", "--email", "x@y.z", "--password", "short"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8 characters"));
+}
+
+#[test]
+fn an_unreachable_database_is_one_line_and_a_failure_exit_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("HOOKRELAY_DATA_DIR", dir.path())
+        .env(
+            "HOOKRELAY_DATABASE_URL",
+            "sqlite:///nonexistent-dir/sub/hookrelay.db",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_ne!(out.status.code(), Some(101), "exit code 101 means a panic");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("hookrelay:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("database"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn help_documents_every_setting_with_its_environment_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for var in [
+        "HOOKRELAY_LISTEN",
+        "HOOKRELAY_DATA_DIR",
+        "HOOKRELAY_DATABASE_URL",
+        "HOOKRELAY_MASTER_KEY",
+        "HOOKRELAY_SITE_ROOT",
+        "HOOKRELAY_LOG",
+        "HOOKRELAY_SECURE_COOKIES",
+    ] {
+        assert!(help.contains(var), "{var} missing from:\n{help}");
+    }
+    assert!(help.contains("127.0.0.1:3000") && help.contains("./data"));
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the real app over HTTP (and the real binary for the CLI).
+
+mod cli;
+mod dashboard;
+mod emulator;
+mod health;
+mod support;
