@@ -51,7 +51,7 @@ ensure_wasm_bindgen() {
     return
   fi
   local crate work
-  crate=$(ls "$HOME"/.cargo/registry/cache/*/wasm-bindgen-cli-"$WASM_BINDGEN_VERSION".crate 2>/dev/null | head -n1)
+  crate=$(ls "$HOME"/.cargo/registry/cache/*/wasm-bindgen-cli-"$WASM_BINDGEN_VERSION".crate 2>/dev/null | head -n1 || true)
   [ -n "$crate" ] || die "could not download wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   work=$(mktemp -d)
   tar -xzf "$crate" -C "$work"
@@ -96,7 +96,8 @@ ensure_venv() {
     fi
   fi
   local installed
-  installed=$("$TOOLS_VENV/bin/pip" show ministack 2>/dev/null | awk '/^Version:/ { print $2 }')
+  # (not installed yet: pip exits 1, which must not end the script)
+  installed=$("$TOOLS_VENV/bin/pip" show ministack 2>/dev/null | awk '/^Version:/ { print $2 }' || true)
   if [ "$installed" != "$MINISTACK_VERSION" ]; then
     log "installing ministack $MINISTACK_VERSION (AWS emulator)"
     "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check "ministack==$MINISTACK_VERSION"

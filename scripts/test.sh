@@ -10,7 +10,18 @@ START=$(date +%s)
 PASSED=0
 FAILED=0
 FAILED_STEPS=()
-trap 'stop_emulator' EXIT
+SUMMARY_PRINTED=""
+# Whatever happens, stop the emulator and end with a summary line (an unexpected exit counts
+# as a failure).
+on_exit() {
+  local rc=$?
+  stop_emulator
+  if [ -z "$SUMMARY_PRINTED" ]; then
+    log "the test command stopped unexpectedly (exit code $rc)"
+    echo "summary: $PASSED passed, $((FAILED + 1)) failed"
+  fi
+}
+trap on_exit EXIT
 
 step_failed() { FAILED_STEPS+=("$1"); log "FAILED: $1"; }
 
@@ -65,5 +76,6 @@ if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
   log "failed steps: ${FAILED_STEPS[*]}"
   [ "$FAILED" -gt 0 ] || FAILED=${#FAILED_STEPS[@]}
 fi
+SUMMARY_PRINTED=1
 echo "summary: $PASSED passed, $FAILED failed"
 [ ${#FAILED_STEPS[@]} -eq 0 ]
