@@ -104,6 +104,18 @@ ensure_venv() {
   fi
 }
 
+# The official SDKs' test dependencies (tests/sdk/requirements.txt) in the same venv.
+ensure_sdk_tools() {
+  ensure_venv
+  ensure_node
+  local stamp="$TOOLS_VENV/.sdk-requirements"
+  if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/tests/sdk/requirements.txt" "$stamp"; then
+    log "installing the official SDKs' test requirements (stream-chat, pytest, boto3)"
+    "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/sdk/requirements.txt"
+    cp "$ROOT/tests/sdk/requirements.txt" "$stamp"
+  fi
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

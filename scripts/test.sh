@@ -53,8 +53,22 @@ set -e
 count_results target/cargo-test.log
 [ "$rc" = 0 ] || step_failed "cargo test"
 
-log "Playwright end-to-end tests"
 [ -x target/release/hookrelay ] || build_server
+
+log "official SDK suites (Python and JS stream-chat) against the release binary"
+ensure_sdk_tools
+set +e
+HOOKRELAY_BIN="$ROOT/target/release/hookrelay" SDK_PYTHON="$TOOLS_VENV/bin/python" ROOT="$ROOT" \
+  bash tests/sdk/run.sh 2>&1 | tee target/sdk.log
+rc=${PIPESTATUS[0]}
+set -e
+counts=$(sed -nE 's/^sdk summary: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' target/sdk.log | tail -n1)
+[ -n "$counts" ] || counts="0 1"
+PASSED=$((PASSED + ${counts% *}))
+FAILED=$((FAILED + ${counts#* }))
+[ "$rc" = 0 ] || step_failed "SDK suites"
+
+log "Playwright end-to-end tests"
 build_site
 ensure_chromium
 ensure_node_modules

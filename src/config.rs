@@ -80,6 +80,9 @@ pub struct ServeOpts {
     /// Mark the session cookie Secure (set this when users reach Hookrelay over HTTPS).
     #[arg(long, env = "HOOKRELAY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+    /// API requests allowed per app per minute (reported in the x-ratelimit-* headers).
+    #[arg(long, env = "HOOKRELAY_API_RATE_LIMIT", default_value_t = 6000)]
+    pub api_rate_limit: u32,
 }
 
 impl Default for ServeOpts {
@@ -88,6 +91,7 @@ impl Default for ServeOpts {
             listen: "127.0.0.1:3000".parse().expect("valid address"),
             site_root: None,
             secure_cookies: false,
+            api_rate_limit: 6000,
         }
     }
 }

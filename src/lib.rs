@@ -1,14 +1,20 @@
 //! Hookrelay: takes an app's events, stores them durably and delivers them to the app's event
 //! hooks (SQS, SNS, Kinesis, webhooks).
 //!
-//! Entry points (`ui`) → domain (`auth`, `store`); server-only modules are behind `ssr` so the
+//! Entry points (`api`, `ui`) → `hooks` (model, validation, store) and `check` (connection
+//! checker) → `store` (sqlx); server-only modules are behind `ssr` so the
 //! browser bundle (`hydrate`) stays small.
 
 pub mod dto;
+pub mod hooks;
 pub mod ui;
 
 #[cfg(feature = "ssr")]
+pub mod api;
+#[cfg(feature = "ssr")]
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod check;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]

@@ -35,6 +35,22 @@ pub struct AppState {
     pub db: Db,
     pub master_key: MasterKey,
     pub limiter: Arc<LoginLimiter>,
+    pub api_limiter: Arc<crate::api::RateLimiter>,
+    /// `AWS_ENDPOINT_URL` (an emulator or LocalStack): queue URLs under it are accepted.
+    pub aws_endpoint: Option<String>,
+    /// `AWS_REGION`: the region of hooks whose target does not name one.
+    pub default_region: Option<String>,
+    /// The HTTP client for webhooks (connection pool shared by checks and deliveries).
+    pub http: reqwest::Client,
+}
+
+impl AppState {
+    pub fn validate_context(&self) -> crate::hooks::ValidateContext<'_> {
+        crate::hooks::ValidateContext {
+            endpoint_override: self.aws_endpoint.as_deref(),
+            default_region: self.default_region.as_deref(),
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -63,6 +79,8 @@ pub enum StartError {
     Sessions(#[from] sqlx::Error),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("HTTP client: {0}")]
+    Http(String),
 }
 
 /// The parts every command needs: the data directory, the migrated database and the master key.
@@ -95,6 +113,15 @@ pub async fn router(
         db: db.clone(),
         master_key,
         limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
+        api_limiter: Arc::new(crate::api::RateLimiter::new(opts.api_rate_limit)),
+        aws_endpoint: env_nonempty("AWS_ENDPOINT_URL_SQS")
+            .or_else(|| env_nonempty("AWS_ENDPOINT_URL")),
+        default_region: env_nonempty("AWS_REGION").or_else(|| env_nonempty("AWS_DEFAULT_REGION")),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("hookrelay/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| StartError::Http(e.to_string()))?,
     };
 
     let session_store = SqliteStore::new(db)
@@ -120,6 +147,7 @@ pub async fn router(
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(crate::api::router(state.clone()))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -128,7 +156,40 @@ pub async fn router(
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
         .layer(sessions)
         .with_state(state);
-    Ok(app)
+    // `//app` (an SDK base URL with a trailing slash) is `/app`: collapse slashes before routing.
+    Ok(Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(collapse_slashes)
+            .service(app),
+    ))
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn collapse_slashes(mut req: Request) -> Request {
+    let path = req.uri().path();
+    if !path.contains("//") {
+        return req;
+    }
+    let mut collapsed = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && collapsed.ends_with('/')) {
+            collapsed.push(c);
+        }
+    }
+    if let Some(q) = req.uri().query() {
+        collapsed = format!("{collapsed}?{q}");
+    }
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = collapsed.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 /// Opens everything and serves until SIGINT/SIGTERM.

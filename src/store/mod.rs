@@ -24,6 +24,8 @@ pub enum StoreError {
     NotFound,
     #[error(transparent)]
     Secrets(#[from] crate::secrets::SecretsError),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
 }
 
 /// Opens (creating the file if needed) and migrates the database.
@@ -56,6 +58,17 @@ pub fn now_millis() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Unix milliseconds as an RFC 3339 UTC timestamp (`2026-11-23T16:50:42.123Z`).
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -144,6 +144,7 @@ fn help_documents_every_setting_with_its_environment_variable() {
         "HOOKRELAY_SITE_ROOT",
         "HOOKRELAY_LOG",
         "HOOKRELAY_SECURE_COOKIES",
+        "HOOKRELAY_API_RATE_LIMIT",
     ] {
         assert!(help.contains(var), "{var} missing from:\n{help}");
     }

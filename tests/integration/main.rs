@@ -1,5 +1,7 @@
 //! Integration tests: the real app over HTTP (and the real binary for the CLI).
 
+mod api;
+mod checks;
 mod cli;
 mod dashboard;
 mod emulator;

@@ -1,0 +1,233 @@
+//! `POST /check_sqs`, `/check_sns`, `/check_kinesis`, `/check_webhook`: run the connection
+//! checker and answer 201 `{"status": "ok"|"error", "error"?, "data"?, "duration"}` (a failed
+//! check is still a 201: only bad input or authentication use the error format).
+//!
+//! `null`, `""` and an absent field are the same; with no target given, the app's stored legacy
+//! settings (`sqs_url/sqs_key/sqs_secret`, `sns_*`, `webhook_url`) are checked. A masked key or
+//! secret (as `GET /app` shows them) stands for the stored one.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use secrecy::ExposeSecret;
+use serde_json::{json, Map, Value};
+
+use super::auth::ServerAuth;
+use super::error::ApiError;
+use super::CHECK_BUDGET;
+use crate::check::{self, Report};
+use crate::hooks::{is_masked, AwsAuth, IamRoleArn};
+use crate::server::AppState;
+
+type CheckResponse = Result<(StatusCode, Json<Value>), ApiError>;
+
+fn field(body: &Map<String, Value>, name: &str) -> Option<String> {
+    body.get(name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// `field`, with a masked value (or none) replaced by `stored`.
+fn secret_field(body: &Map<String, Value>, name: &str, stored: &str) -> Option<String> {
+    match field(body, name) {
+        Some(v) if !is_masked(&v) => Some(v),
+        _ => Some(stored.to_string()).filter(|s| !s.is_empty()),
+    }
+}
+
+/// The credentials a check request names (`<prefix>_auth_type`, `_key`, `_secret`, `_role_arn`).
+fn auth_from(
+    body: &Map<String, Value>,
+    prefix: &str,
+    key: Option<String>,
+    secret: Option<String>,
+) -> Result<AwsAuth, String> {
+    let auth_type = field(body, &format!("{prefix}_auth_type"));
+    match auth_type.as_deref() {
+        Some("role") => {
+            let arn = field(body, &format!("{prefix}_role_arn"))
+                .ok_or(format!("{prefix}_role_arn is required for role auth"))?;
+            Ok(AwsAuth::Role {
+                role_arn: IamRoleArn::parse(&arn).map_err(|e| e.to_string())?,
+            })
+        }
+        Some("resource") => Ok(AwsAuth::Resource),
+        Some("keys") | Some("key") | None => match (key, secret) {
+            (Some(key), Some(secret)) => Ok(AwsAuth::Keys { key, secret }),
+            (None, None) if auth_type.is_none() => Ok(AwsAuth::Resource),
+            (None, _) => Err(format!("{prefix}_key is required for keys auth")),
+            (_, None) => Err(format!("{prefix}_secret is required for keys auth")),
+        },
+        Some(other) => Err(format!(
+            "unknown {prefix}_auth_type {other:?}: use keys, resource or role"
+        )),
+    }
+}
+
+fn answer(auth: &ServerAuth, report: Report) -> CheckResponse {
+    let duration = auth.started.duration();
+    let body = if report.ok {
+        json!({ "status": "ok", "report": report, "duration": duration })
+    } else {
+        let error = report
+            .error
+            .clone()
+            .unwrap_or_else(|| "the check failed".into());
+        json!({ "status": "error", "error": error, "data": report, "duration": duration })
+    };
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+fn error_report(message: impl Into<String>) -> Report {
+    Report {
+        ok: false,
+        error: Some(message.into()),
+        ..Report::default()
+    }
+}
+
+async fn prepare(
+    op: &str,
+    auth: &ServerAuth,
+    state: &AppState,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Map<String, Value>, crate::hooks::store::LegacySettings), ApiError> {
+    let body = super::json_object(op, body).map_err(|e| e.at(auth.started))?;
+    let legacy = crate::hooks::store::legacy(&state.db, &state.master_key, auth.app.id)
+        .await
+        .map_err(|e| ApiError::internal(op, e).at(auth.started))?;
+    Ok((body, legacy))
+}
+
+pub async fn check_sqs(
+    auth: ServerAuth,
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> CheckResponse {
+    let (body, legacy) = prepare("CheckSQS", &auth, &state, body).await?;
+    let Some(url) =
+        field(&body, "sqs_url").or_else(|| Some(legacy.sqs_url.clone()).filter(|s| !s.is_empty()))
+    else {
+        return answer(
+            &auth,
+            error_report("no SQS url given and none is configured for this app (sqs_url)"),
+        );
+    };
+    let key = secret_field(&body, "sqs_key", &legacy.secrets.sqs_key);
+    let secret = secret_field(&body, "sqs_secret", &legacy.secrets.sqs_secret);
+    let aws = match auth_from(&body, "sqs", key, secret) {
+        Ok(a) => a,
+        Err(e) => return answer(&auth, error_report(e)),
+    };
+    let region = field(&body, "sqs_region");
+    let endpoint = state.aws_endpoint.clone();
+    let external_id = auth.app.id.to_string();
+    let report = check::bounded(CHECK_BUDGET, "SQS check", async {
+        check::check_sqs(
+            &url,
+            region.as_deref(),
+            &aws,
+            &external_id,
+            endpoint.as_deref(),
+        )
+        .await
+    })
+    .await;
+    answer(&auth, report)
+}
+
+pub async fn check_sns(
+    auth: ServerAuth,
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> CheckResponse {
+    let (body, legacy) = prepare("CheckSNS", &auth, &state, body).await?;
+    let Some(arn) = field(&body, "sns_topic_arn")
+        .or_else(|| Some(legacy.sns_topic_arn.clone()).filter(|s| !s.is_empty()))
+    else {
+        return answer(
+            &auth,
+            error_report(
+                "no SNS topic ARN given and none is configured for this app (sns_topic_arn)",
+            ),
+        );
+    };
+    let key = secret_field(&body, "sns_key", &legacy.secrets.sns_key);
+    let secret = secret_field(&body, "sns_secret", &legacy.secrets.sns_secret);
+    let aws = match auth_from(&body, "sns", key, secret) {
+        Ok(a) => a,
+        Err(e) => return answer(&auth, error_report(e)),
+    };
+    let region = field(&body, "sns_region");
+    let external_id = auth.app.id.to_string();
+    let report = check::bounded(CHECK_BUDGET, "SNS check", async {
+        check::check_sns(&arn, region.as_deref(), &aws, &external_id).await
+    })
+    .await;
+    answer(&auth, report)
+}
+
+pub async fn check_kinesis(
+    auth: ServerAuth,
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> CheckResponse {
+    let (body, _) = prepare("CheckKinesis", &auth, &state, body).await?;
+    let Some(arn) = field(&body, "kinesis_stream_arn") else {
+        return answer(&auth, error_report("kinesis_stream_arn is required"));
+    };
+    let aws = match auth_from(
+        &body,
+        "kinesis",
+        field(&body, "kinesis_key"),
+        field(&body, "kinesis_secret"),
+    ) {
+        Ok(a) => a,
+        Err(e) => return answer(&auth, error_report(e)),
+    };
+    let region = field(&body, "kinesis_region");
+    let external_id = auth.app.id.to_string();
+    let report = check::bounded(CHECK_BUDGET, "Kinesis check", async {
+        check::check_kinesis(&arn, region.as_deref(), &aws, &external_id).await
+    })
+    .await;
+    answer(&auth, report)
+}
+
+pub async fn check_webhook(
+    auth: ServerAuth,
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> CheckResponse {
+    let op = "CheckWebhook";
+    let (body, legacy) = prepare(op, &auth, &state, body).await?;
+    let Some(url) = field(&body, "webhook_url")
+        .or_else(|| Some(legacy.webhook_url.clone()).filter(|s| !s.is_empty()))
+    else {
+        return answer(
+            &auth,
+            error_report("no webhook_url given and none is configured for this app"),
+        );
+    };
+    let secret = crate::store::apps::secret(&state.db, &state.master_key, auth.app.id)
+        .await
+        .map_err(|e| ApiError::internal(op, e).at(auth.started))?;
+    let report = check::bounded(CHECK_BUDGET, "webhook check", async {
+        check::check_webhook(
+            &state.http,
+            check::WebhookCheck {
+                url: &url,
+                api_key: &auth.app.api_key,
+                api_secret: secret.expose_secret(),
+                timeout: std::time::Duration::from_millis(2000),
+            },
+        )
+        .await
+    })
+    .await;
+    answer(&auth, report)
+}

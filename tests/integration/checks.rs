@@ -1,0 +1,290 @@
+//! `POST /check_*` against the AWS emulator and an in-test webhook receiver.
+
+use std::sync::{Arc, Mutex};
+
+use axum::http::HeaderMap;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{aws_config, aws_endpoint, create_queue, ApiClient, TestApp};
+
+async fn check(a: &ApiClient, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    let (status, body) = a.call(Method::POST, path, Some(body)).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        started.elapsed().as_millis() < 3000,
+        "checks answer within the JS SDK's 3 s"
+    );
+    assert!(body["duration"].is_string());
+    body
+}
+
+#[tokio::test]
+async fn check_sqs_sends_a_real_test_message_and_reports_hints() {
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let queue = create_queue("check").await;
+    let body = check(
+        &a,
+        "/check_sqs",
+        json!({"sqs_url": queue, "sqs_key": "test", "sqs_secret": "test"}),
+    )
+    .await;
+    assert_eq!(body["status"], "ok", "{body}");
+    assert!(body.get("error").is_none());
+    let hints = body["report"]["hints"].to_string();
+    assert!(
+        hints.contains("dead-letter queue"),
+        "no redrive policy → DLQ hint: {hints}"
+    );
+
+    let sqs = aws_sdk_sqs::Client::new(&aws_config().await);
+    let got = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let messages = got.messages();
+    assert_eq!(messages.len(), 1);
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(messages[0].body().unwrap())
+        .unwrap();
+    let event: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
+    assert_eq!(event["type"], "hookrelay.test");
+}
+
+#[tokio::test]
+async fn check_sqs_words_each_failure() {
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let body = check(&a, "/check_sqs", json!({"sqs_url": "https://foobar.com/123456789012/MyQueue", "sqs_key": "k", "sqs_secret": "s"})).await;
+    assert_eq!(body["status"], "error");
+    assert_eq!(
+        body["error"],
+        "invalid SQS url https://foobar.com/123456789012/MyQueue"
+    );
+    assert!(
+        body["data"].is_object(),
+        "data is an object on error: {body}"
+    );
+
+    let missing = format!(
+        "{}/000000000000/no-such-queue-{}",
+        aws_endpoint(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let body = check(
+        &a,
+        "/check_sqs",
+        json!({"sqs_url": missing, "sqs_key": "test", "sqs_secret": "test"}),
+    )
+    .await;
+    assert_eq!(body["status"], "error");
+    assert!(
+        body["error"].as_str().unwrap().contains("does not exist"),
+        "{body}"
+    );
+
+    let queue = create_queue("badkey").await;
+    let body = check(
+        &a,
+        "/check_sqs",
+        json!({"sqs_url": queue, "sqs_key": "AKIAUNKNOWN000000000", "sqs_secret": "x"}),
+    )
+    .await;
+    assert_eq!(body["status"], "error");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("access key is not valid"),
+        "{body}"
+    );
+
+    // nothing given and nothing stored
+    let body = check(
+        &a,
+        "/check_sqs",
+        json!({"sqs_url": null, "sqs_key": null, "sqs_secret": null}),
+    )
+    .await;
+    assert_eq!(body["status"], "error");
+    assert!(body["error"].as_str().unwrap().contains("sqs_url"));
+
+    // an unreachable endpoint is an error in words, within the budget
+    let body = check(&a, "/check_sqs", json!({"sqs_url": "https://sqs.us-east-1.amazonaws.com/123456789012/q", "sqs_key": "k", "sqs_secret": "s"})).await;
+    assert_eq!(body["status"], "error", "{body}");
+}
+
+#[tokio::test]
+async fn check_sqs_without_arguments_uses_the_stored_legacy_settings() {
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let queue = create_queue("stored").await;
+    let (status, _) = a
+        .patch_app(json!({"sqs_url": queue, "sqs_key": "test", "sqs_secret": "test"}))
+        .await;
+    assert_eq!(status, 200);
+    for empty in [
+        json!({}),
+        json!({"sqs_url": "", "sqs_key": "", "sqs_secret": ""}),
+    ] {
+        let body = check(&a, "/check_sqs", empty).await;
+        assert_eq!(body["status"], "ok", "{body}");
+    }
+}
+
+#[tokio::test]
+async fn check_sns_publishes_or_says_publishing_failed() {
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let sns = aws_sdk_sns::Client::new(&aws_config().await);
+    let topic = sns
+        .create_topic()
+        .name(format!("check-{}", uuid::Uuid::new_v4().simple()))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let body = check(
+        &a,
+        "/check_sns",
+        json!({"sns_topic_arn": topic, "sns_key": "test", "sns_secret": "test"}),
+    )
+    .await;
+    assert_eq!(body["status"], "ok", "{body}");
+
+    let body = check(
+        &a,
+        "/check_sns",
+        json!({"sns_topic_arn": topic, "sns_key": "AKIAUNKNOWN000000000", "sns_secret": "x"}),
+    )
+    .await;
+    assert_eq!(body["status"], "error");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("publishing the message failed."),
+        "{body}"
+    );
+
+    let body = check(
+        &a,
+        "/check_sns",
+        json!({"sns_topic_arn": "arn:aws:sns:us-east-1:nope"}),
+    )
+    .await;
+    assert_eq!(body["status"], "error");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid SNS topic arn"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn check_kinesis_describes_and_puts_a_record() {
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let kinesis = aws_sdk_kinesis::Client::new(&aws_config().await);
+    let name = format!("check-{}", uuid::Uuid::new_v4().simple());
+    kinesis
+        .create_stream()
+        .stream_name(&name)
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let arn = loop {
+        let d = kinesis
+            .describe_stream_summary()
+            .stream_name(&name)
+            .send()
+            .await
+            .unwrap();
+        let s = d.stream_description_summary().unwrap();
+        if s.stream_status().as_str() == "ACTIVE" {
+            break s.stream_arn().to_string();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let body = check(
+        &a,
+        "/check_kinesis",
+        json!({"kinesis_stream_arn": arn, "kinesis_key": "test", "kinesis_secret": "test"}),
+    )
+    .await;
+    assert_eq!(body["status"], "ok", "{body}");
+    let hints = body["report"]["hints"].to_string();
+    assert!(hints.contains("fewer than 2 shards"), "{hints}");
+}
+
+type Seen = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+
+/// An in-test webhook target answering `status`, recording what it receives.
+async fn receiver(status: u16) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let record = record.clone();
+            async move {
+                record.lock().unwrap().push((headers, body.to_vec()));
+                axum::http::StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn check_webhook_posts_a_signed_event_and_reports_the_status() {
+    use hmac::Mac;
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let (url, seen) = receiver(200).await;
+    let body = check(&a, "/check_webhook", json!({"webhook_url": url})).await;
+    assert_eq!(body["status"], "ok", "{body}");
+    let (headers, payload) = seen.lock().unwrap()[0].clone();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(a.api_secret.as_bytes()).unwrap();
+    mac.update(&payload);
+    assert_eq!(
+        headers["x-signature"].to_str().unwrap(),
+        hex::encode(mac.finalize().into_bytes())
+    );
+    assert_eq!(headers["x-api-key"].to_str().unwrap(), a.api_key);
+    assert_eq!(headers["x-webhook-attempt"].to_str().unwrap(), "1");
+    assert_eq!(headers["x-webhook-id"].to_str().unwrap().len(), 36);
+
+    let (url, _) = receiver(500).await;
+    let body = check(&a, "/check_webhook", json!({"webhook_url": url})).await;
+    assert_eq!(body["status"], "error");
+    assert!(
+        body["error"].as_str().unwrap().contains("HTTP 500"),
+        "{body}"
+    );
+
+    let body = check(
+        &a,
+        "/check_webhook",
+        json!({"webhook_url": "http://127.0.0.1:9/closed"}),
+    )
+    .await;
+    assert_eq!(body["status"], "error");
+    assert!(
+        body["error"].as_str().unwrap().contains("cannot connect"),
+        "{body}"
+    );
+}
