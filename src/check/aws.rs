@@ -72,6 +72,35 @@ pub async fn sdk_config(
     }
 }
 
+/// Resolves the credentials `conf` will sign with, so that a role that cannot be assumed or an
+/// empty default chain is reported as such (and not as a failed call later). `Ok` names where
+/// the credentials came from.
+pub async fn resolve_credentials(
+    conf: &SdkConfig,
+    auth: &AwsAuth,
+    external_id: &str,
+) -> Result<String, String> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let Some(provider) = conf.credentials_provider() else {
+        return Err("no AWS credentials are configured for this server (resource auth uses the environment, a profile or an instance role)".into());
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(match auth {
+            AwsAuth::Keys { .. } => "the hook's access key".to_string(),
+            AwsAuth::Resource => "this server's own AWS credentials (resource policy)".to_string(),
+            AwsAuth::Role { role_arn } => format!("assumed {} with external id {external_id}", role_arn.as_str()),
+        }),
+        Err(e) => Err(match auth {
+            AwsAuth::Role { role_arn } => format!(
+                "cannot assume the role {}: {}. Its trust policy must allow this server's AWS principal to call sts:AssumeRole with the external id {external_id}",
+                role_arn.as_str(),
+                error_chain(&e)
+            ),
+            _ => format!("no usable AWS credentials: {}", error_chain(&e)),
+        }),
+    }
+}
+
 /// What went wrong with an AWS call, in the categories a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AwsFailure {

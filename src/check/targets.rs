@@ -6,7 +6,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::aws::{classify, sdk_config, AwsFailure, CallLimits};
+use super::aws::{classify, resolve_credentials, sdk_config, AwsFailure, CallLimits};
 use super::Report;
 use crate::hooks::{AwsAuth, KinesisStreamArn, SnsTopicArn, SqsQueueUrl};
 
@@ -75,6 +75,16 @@ pub async fn check_sqs(
     );
 
     let conf = sdk_config(auth, &region, external_id, CallLimits::CHECK).await;
+    let t = Instant::now();
+    if !report.step(
+        "get credentials",
+        t,
+        resolve_credentials(&conf, auth, external_id)
+            .await
+            .map(Some),
+    ) {
+        return report.finish();
+    }
     let client = aws_sdk_sqs::Client::new(&conf);
     let arn = queue.queue_arn(&region);
 
@@ -235,6 +245,16 @@ pub async fn check_sns(
         return report.finish();
     };
     let conf = sdk_config(auth, topic.region(), external_id, CallLimits::CHECK).await;
+    let t = Instant::now();
+    if !report.step(
+        "get credentials",
+        t,
+        resolve_credentials(&conf, auth, external_id)
+            .await
+            .map(Some),
+    ) {
+        return report.finish();
+    }
     let client = aws_sdk_sns::Client::new(&conf);
 
     let t = Instant::now();
@@ -309,6 +329,16 @@ pub async fn check_kinesis(
         return report.finish();
     };
     let conf = sdk_config(auth, stream.region(), external_id, CallLimits::CHECK).await;
+    let t = Instant::now();
+    if !report.step(
+        "get credentials",
+        t,
+        resolve_credentials(&conf, auth, external_id)
+            .await
+            .map(Some),
+    ) {
+        return report.finish();
+    }
     let client = aws_sdk_kinesis::Client::new(&conf);
 
     let t = Instant::now();

@@ -288,3 +288,234 @@ async fn check_webhook_posts_a_signed_event_and_reports_the_status() {
         "{body}"
     );
 }
+
+fn text(body: &serde_json::Value, key: &str) -> String {
+    body[key].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn iam_users_wrong_secrets_and_missing_permissions_are_named() {
+    use crate::support::iam_user;
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let queue = create_queue("iam").await;
+
+    let (key, secret) = iam_user(&["sqs:*"]).await;
+    let body = check(
+        &a,
+        "/check_sqs",
+        json!({"sqs_url": queue, "sqs_key": key, "sqs_secret": secret}),
+    )
+    .await;
+    assert_eq!(body["status"], "ok", "{body}");
+
+    let body = check(
+        &a,
+        "/check_sqs",
+        json!({"sqs_url": queue, "sqs_key": key, "sqs_secret": "not-the-secret"}),
+    )
+    .await;
+    assert_eq!(body["status"], "error");
+    assert!(
+        text(&body, "error").contains("secret does not match"),
+        "{body}"
+    );
+
+    // may read the queue, may not send: the error names the permission, the hint shows the policy
+    let (key, secret) = iam_user(&["sqs:GetQueueAttributes"]).await;
+    let body = check(
+        &a,
+        "/check_sqs",
+        json!({"sqs_url": queue, "sqs_key": key, "sqs_secret": secret}),
+    )
+    .await;
+    assert_eq!(body["status"], "error");
+    assert!(text(&body, "error").contains("sqs:SendMessage"), "{body}");
+    let hints = body["data"]["hints"].to_string();
+    assert!(
+        hints.contains("\\\"Action\\\":\\\"sqs:SendMessage\\\""),
+        "{hints}"
+    );
+    let steps: Vec<_> = body["data"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].clone(), s["ok"].clone()))
+        .collect();
+    assert_eq!(
+        steps.last().unwrap(),
+        &(json!("send a test message"), json!(false))
+    );
+
+    // SNS: the same user cannot publish
+    let sns = aws_sdk_sns::Client::new(&aws_config().await);
+    let topic = sns
+        .create_topic()
+        .name(format!("iam-{}", uuid::Uuid::new_v4().simple()))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let body = check(
+        &a,
+        "/check_sns",
+        json!({"sns_topic_arn": topic, "sns_key": key, "sns_secret": secret}),
+    )
+    .await;
+    assert_eq!(body["status"], "error");
+    let error = text(&body, "error");
+    assert!(
+        error.starts_with("publishing the message failed.") && error.contains("sns:Publish"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn queue_settings_give_hints_fifo_size_and_dead_letter_queue() {
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let sqs = aws_sdk_sqs::Client::new(&aws_config().await);
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let dlq = create_queue("dlq").await;
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(A::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let dlq_arn = dlq_arn.attributes().unwrap()[&A::QueueArn].clone();
+    let name = format!("fifo-{}.fifo", uuid::Uuid::new_v4().simple());
+    let fifo = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(A::FifoQueue, "true")
+        .attributes(A::MaximumMessageSize, "1024")
+        .attributes(
+            A::RedrivePolicy,
+            json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let body = check(
+        &a,
+        "/check_sqs",
+        json!({"sqs_url": fifo, "sqs_key": "test", "sqs_secret": "test"}),
+    )
+    .await;
+    assert_eq!(body["status"], "ok", "{body}");
+    let hints = body["report"]["hints"].to_string();
+    assert!(hints.contains("FIFO"), "{hints}");
+    assert!(
+        hints.contains("256 KB"),
+        "1 KB maximum size → hint: {hints}"
+    );
+    assert!(
+        !hints.contains("dead-letter"),
+        "a redrive policy is set: {hints}"
+    );
+    // the FIFO test message went through (group and deduplication ids were set)
+    let got = sqs
+        .receive_message()
+        .queue_url(&fifo)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_region_other_than_the_urls_is_refused_before_any_call() {
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let body = check(
+        &a,
+        "/check_sqs",
+        json!({"sqs_url": "https://sqs.us-east-1.amazonaws.com/123456789012/q", "sqs_region": "eu-west-1", "sqs_key": "k", "sqs_secret": "s"}),
+    )
+    .await;
+    assert_eq!(body["status"], "error");
+    assert!(
+        text(&body, "error").contains("eu-west-1") && text(&body, "error").contains("us-east-1"),
+        "{body}"
+    );
+    let body = check(
+        &a,
+        "/check_sns",
+        json!({"sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:t", "sns_region": "eu-west-1", "sns_key": "k", "sns_secret": "s"}),
+    )
+    .await;
+    assert!(text(&body, "error").contains("differs"), "{body}");
+}
+
+#[tokio::test]
+async fn role_auth_assumes_the_role_with_the_app_id_as_external_id() {
+    use crate::support::iam_role;
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let queue = create_queue("role").await;
+    let role = iam_role(&a.app_id.to_string(), &["sqs:*"]).await;
+    let body = check(
+        &a,
+        "/check_sqs",
+        json!({"sqs_url": queue, "sqs_auth_type": "role", "sqs_role_arn": role}),
+    )
+    .await;
+    assert_eq!(body["status"], "ok", "{body}");
+    let steps = body["report"]["steps"].to_string();
+    assert!(
+        steps.contains(&format!("external id {}", a.app_id)),
+        "{steps}"
+    );
+
+    // a role that trusts another external id cannot be assumed, and the error says so
+    let other = iam_role("someone-else", &["sqs:*"]).await;
+    let body = check(
+        &a,
+        "/check_sqs",
+        json!({"sqs_url": queue, "sqs_auth_type": "role", "sqs_role_arn": other}),
+    )
+    .await;
+    assert_eq!(body["status"], "error");
+    let error = text(&body, "error");
+    assert!(
+        error.contains("cannot assume the role")
+            && error.contains(&format!("external id {}", a.app_id)),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_webhook_is_a_timeout_within_the_budget() {
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let slow = axum::Router::new().route(
+        "/slow",
+        axum::routing::post(|| async {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            "late"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, slow).await.unwrap() });
+    let body = check(&a, "/check_webhook", json!({"webhook_url": url})).await;
+    assert_eq!(body["status"], "error");
+    assert!(text(&body, "error").contains("timeout"), "{body}");
+
+    let body = check(
+        &a,
+        "/check_webhook",
+        json!({"webhook_url": "ftp://example.com/x"}),
+    )
+    .await;
+    assert!(
+        text(&body, "error").contains("invalid webhook url"),
+        "{body}"
+    );
+}

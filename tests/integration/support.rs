@@ -266,3 +266,67 @@ pub async fn create_queue(name: &str) -> String {
         .queue_url
         .unwrap()
 }
+
+fn policy(actions: &[&str]) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }]
+    })
+    .to_string()
+}
+
+/// An IAM user of the emulator allowed `actions`; returns its access key and secret. (The
+/// emulator checks IAM users' signatures and policies, not its root key's.)
+pub async fn iam_user(actions: &[&str]) -> (String, String) {
+    let iam = aws_sdk_iam::Client::new(&aws_config().await);
+    let name = format!("user-{}", uuid::Uuid::new_v4().simple());
+    iam.create_user().user_name(&name).send().await.unwrap();
+    iam.put_user_policy()
+        .user_name(&name)
+        .policy_name("hookrelay-test")
+        .policy_document(policy(actions))
+        .send()
+        .await
+        .unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    (
+        key.access_key_id().to_string(),
+        key.secret_access_key().to_string(),
+    )
+}
+
+/// An IAM role the emulator's root may assume with `external_id`, allowed `actions`.
+pub async fn iam_role(external_id: &str, actions: &[&str]) -> String {
+    let iam = aws_sdk_iam::Client::new(&aws_config().await);
+    let name = format!("role-{}", uuid::Uuid::new_v4().simple());
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": "arn:aws:iam::000000000000:root" },
+            "Action": "sts:AssumeRole",
+            "Condition": { "StringEquals": { "sts:ExternalId": external_id } }
+        }]
+    });
+    let role = iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name(&name)
+        .policy_name("hookrelay-test")
+        .policy_document(policy(actions))
+        .send()
+        .await
+        .unwrap();
+    role.role().unwrap().arn().to_string()
+}
