@@ -74,17 +74,9 @@ pub async fn check_sqs(
         Ok(Some(format!("region {region}"))),
     );
 
-    let conf = sdk_config(auth, &region, external_id, CallLimits::CHECK).await;
-    let t = Instant::now();
-    if !report.step(
-        "get credentials",
-        t,
-        resolve_credentials(&conf, auth, external_id)
-            .await
-            .map(Some),
-    ) {
+    let Some(conf) = connect(&mut report, auth, &region, external_id).await else {
         return report.finish();
-    }
+    };
     let client = aws_sdk_sqs::Client::new(&conf);
     let arn = queue.queue_arn(&region);
 
@@ -194,6 +186,22 @@ pub async fn check_sqs(
     report.finish()
 }
 
+/// The SDK configuration for `auth`, after the "get credentials" step proved it can sign;
+/// `None` (with the step failed) when it cannot.
+async fn connect(
+    report: &mut Report,
+    auth: &AwsAuth,
+    region: &str,
+    external_id: &str,
+) -> Option<aws_config::SdkConfig> {
+    let conf = sdk_config(auth, region, external_id, CallLimits::CHECK).await;
+    let t = Instant::now();
+    let resolved = resolve_credentials(&conf, auth, external_id)
+        .await
+        .map(Some);
+    report.step("get credentials", t, resolved).then_some(conf)
+}
+
 /// The "validate the <what> ARN" step: the parsed ARN, or `None` (with the step failed) when it
 /// is malformed or names another region than the one given.
 fn validate_arn<T>(
@@ -244,17 +252,9 @@ pub async fn check_sns(
     ) else {
         return report.finish();
     };
-    let conf = sdk_config(auth, topic.region(), external_id, CallLimits::CHECK).await;
-    let t = Instant::now();
-    if !report.step(
-        "get credentials",
-        t,
-        resolve_credentials(&conf, auth, external_id)
-            .await
-            .map(Some),
-    ) {
+    let Some(conf) = connect(&mut report, auth, topic.region(), external_id).await else {
         return report.finish();
-    }
+    };
     let client = aws_sdk_sns::Client::new(&conf);
 
     let t = Instant::now();
@@ -328,17 +328,9 @@ pub async fn check_kinesis(
     ) else {
         return report.finish();
     };
-    let conf = sdk_config(auth, stream.region(), external_id, CallLimits::CHECK).await;
-    let t = Instant::now();
-    if !report.step(
-        "get credentials",
-        t,
-        resolve_credentials(&conf, auth, external_id)
-            .await
-            .map(Some),
-    ) {
+    let Some(conf) = connect(&mut report, auth, stream.region(), external_id).await else {
         return report.finish();
-    }
+    };
     let client = aws_sdk_kinesis::Client::new(&conf);
 
     let t = Instant::now();

@@ -229,8 +229,8 @@ async fn check_kinesis_describes_and_puts_a_record() {
 
 type Seen = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
 
-/// An in-test webhook target answering `status`, recording what it receives.
-async fn receiver(status: u16) -> (String, Seen) {
+/// An in-test webhook target answering `status` after `delay`, recording what it receives.
+async fn receiver_after(status: u16, delay: std::time::Duration) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let record = seen.clone();
     let app = axum::Router::new().route(
@@ -239,6 +239,7 @@ async fn receiver(status: u16) -> (String, Seen) {
             let record = record.clone();
             async move {
                 record.lock().unwrap().push((headers, body.to_vec()));
+                tokio::time::sleep(delay).await;
                 axum::http::StatusCode::from_u16(status).unwrap()
             }
         }),
@@ -247,6 +248,10 @@ async fn receiver(status: u16) -> (String, Seen) {
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, seen)
+}
+
+async fn receiver(status: u16) -> (String, Seen) {
+    receiver_after(status, std::time::Duration::ZERO).await
 }
 
 #[tokio::test]
@@ -494,19 +499,15 @@ async fn role_auth_assumes_the_role_with_the_app_id_as_external_id() {
 async fn a_slow_webhook_is_a_timeout_within_the_budget() {
     let app = TestApp::spawn().await;
     let a = ApiClient::new(&app, "Chat").await;
-    let slow = axum::Router::new().route(
-        "/slow",
-        axum::routing::post(|| async {
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-            "late"
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/slow", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, slow).await.unwrap() });
+    let (url, seen) = receiver_after(200, std::time::Duration::from_secs(5)).await;
     let body = check(&a, "/check_webhook", json!({"webhook_url": url})).await;
     assert_eq!(body["status"], "error");
     assert!(text(&body, "error").contains("timeout"), "{body}");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "the request did reach the receiver"
+    );
 
     let body = check(
         &a,
