@@ -63,16 +63,30 @@ fn keep_stored_credentials(
     Ok(())
 }
 
+/// A planned hook and, when it comes from the request, its index in the request's array (so
+/// that validation errors name the caller's field, not a position in the merged list).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub hook: EventHook,
+    pub from_request: Option<usize>,
+}
+
 /// The complete new list of hooks, in order, with ids assigned and stored secrets kept.
 pub fn plan(
     stored: &[EventHook],
     incoming: Vec<EventHook>,
     explicit_deletion: bool,
     mut new_id: impl FnMut() -> String,
-) -> Result<Vec<EventHook>, HookError> {
+) -> Result<Vec<Planned>, HookError> {
     let find = |id: &str| stored.iter().find(|h| !id.is_empty() && h.id == id);
-    let mut result: Vec<EventHook> = if explicit_deletion {
-        stored.to_vec()
+    let mut result: Vec<Planned> = if explicit_deletion {
+        stored
+            .iter()
+            .map(|hook| Planned {
+                hook: hook.clone(),
+                from_request: None,
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -85,7 +99,7 @@ pub fn plan(
                     "is required to delete a hook",
                 ));
             }
-            result.retain(|h| h.id != hook.id);
+            result.retain(|p| p.hook.id != hook.id);
             continue;
         }
         let previous = find(&hook.id);
@@ -94,9 +108,13 @@ pub fn plan(
         if hook.id.is_empty() {
             hook.id = new_id();
         }
-        match result.iter_mut().find(|h| h.id == hook.id) {
-            Some(slot) if explicit_deletion => *slot = hook,
-            _ => result.push(hook),
+        let planned = Planned {
+            hook,
+            from_request: Some(index),
+        };
+        match result.iter_mut().find(|p| p.hook.id == planned.hook.id) {
+            Some(slot) if explicit_deletion => *slot = planned,
+            _ => result.push(planned),
         }
     }
     Ok(result)
@@ -234,8 +252,8 @@ mod tests {
         }
     }
 
-    fn ids(hooks: &[EventHook]) -> Vec<&str> {
-        hooks.iter().map(|h| h.id.as_str()).collect()
+    fn ids(planned: &[Planned]) -> Vec<&str> {
+        planned.iter().map(|p| p.hook.id.as_str()).collect()
     }
 
     fn counter() -> impl FnMut() -> String {
@@ -278,7 +296,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ids(&out), ["b", "c", "d"]);
-        assert_eq!(out[0].event_types, ["message.new"]);
+        assert_eq!(out[0].hook.event_types, ["message.new"]);
+        let origins: Vec<_> = out.iter().map(|p| p.from_request).collect();
+        assert_eq!(
+            origins,
+            [Some(1), None, Some(2)],
+            "request indices, not list positions"
+        );
         let no_id = EventHook {
             delete: true,
             ..EventHook::default()
@@ -292,11 +316,11 @@ mod tests {
         let masked_back = masked(stored[0].clone());
         assert_eq!(masked_back.sqs_secret.as_deref(), Some("****alue"));
         let out = plan(&stored, vec![masked_back], false, counter()).unwrap();
-        assert_eq!(out[0].sqs_key.as_deref(), Some("AKIAOLDKEY"));
-        assert_eq!(out[0].sqs_secret.as_deref(), Some("old-secret-value"));
+        assert_eq!(out[0].hook.sqs_key.as_deref(), Some("AKIAOLDKEY"));
+        assert_eq!(out[0].hook.sqs_secret.as_deref(), Some("old-secret-value"));
 
         let out = plan(&stored, vec![sqs("q", None, None)], false, counter()).unwrap();
-        assert_eq!(out[0].sqs_secret.as_deref(), Some("old-secret-value"));
+        assert_eq!(out[0].hook.sqs_secret.as_deref(), Some("old-secret-value"));
 
         let out = plan(
             &stored,
@@ -305,7 +329,7 @@ mod tests {
             counter(),
         )
         .unwrap();
-        assert_eq!(out[0].sqs_secret.as_deref(), Some("new-secret"));
+        assert_eq!(out[0].hook.sqs_secret.as_deref(), Some("new-secret"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use sqlx::{Sqlite, Transaction};
 
 use super::model::{is_masked, mask_secret, EventHook, HookError};
 use super::patch;
-use super::validate::{validate_hooks, ValidateContext};
+use super::validate::{validate_hook, validate_hooks, ValidateContext};
 use crate::secrets::MasterKey;
 use crate::store::{now_millis, rfc3339, Db, StoreError};
 
@@ -191,6 +191,14 @@ pub async fn apply(
             let planned = patch::plan(&stored, incoming, explicit, || {
                 uuid::Uuid::new_v4().to_string()
             })?;
+            // hooks from the request are checked under their index in the request first, so
+            // that an error names the caller's field; then the list as a whole (limits, ids)
+            for p in &planned {
+                if let Some(index) = p.from_request {
+                    validate_hook(index, &p.hook, ctx)?;
+                }
+            }
+            let planned: Vec<EventHook> = planned.into_iter().map(|p| p.hook).collect();
             let valid = validate_hooks(&planned, ctx)?;
             let now = now_millis();
             sqlx::query("DELETE FROM event_hooks WHERE app_id = ?")

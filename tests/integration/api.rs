@@ -352,6 +352,30 @@ async fn one_invalid_hook_changes_nothing_and_the_error_names_the_field() {
         assert!(body["exception_fields"].get(field).is_some(), "{body}");
         assert_eq!(a.get_app().await["event_hooks"], before, "nothing changed");
     }
+    // with explicit deletion the stored hook stays in front, yet the error names the caller's index
+    let (status, body) = a
+        .patch_app(json!({"explicit_event_hooks_deletion": true,
+                          "event_hooks": [{"hook_type": "webhook", "webhook_url": "gopher://x"}]}))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["exception_fields"]
+            .get("event_hooks[0].webhook_url")
+            .is_some(),
+        "{body}"
+    );
+    let (status, body) = a
+        .patch_app(json!({"event_hooks": [{"id": "gone", "delete": true}, {"hook_type": "webhook", "webhook_url": "gopher://x"}]}))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["exception_fields"]
+            .get("event_hooks[1].webhook_url")
+            .is_some(),
+        "{body}"
+    );
+    assert_eq!(a.get_app().await["event_hooks"], before, "nothing changed");
+
     let three_pending: Vec<_> = (0..3)
         .map(|i| json!({"hook_type": "pending_message", "webhook_url": format!("https://e.com/{i}"), "timeout_ms": 1000, "callback": {"mode": "CALLBACK_MODE_REST"}}))
         .collect();
