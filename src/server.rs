@@ -311,10 +311,14 @@ async fn page_guard(
 }
 
 fn encode_next(uri: &axum::http::Uri) -> String {
-    let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/apps");
-    serde_urlencoded::to_string([("", target)])
-        .map(|s| s.trim_start_matches('=').to_string())
-        .unwrap_or_else(|_| "%2Fapps".into())
+    query_component(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/apps"))
+}
+
+/// `s` percent-encoded for use as one query-string value.
+pub fn query_component(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|pair| pair.trim_start_matches('=').to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

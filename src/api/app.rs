@@ -77,17 +77,14 @@ fn change_from(op: &str, body: &Map<String, Value>) -> Result<SettingsChange, Ap
             Some(_) => Err(ApiError::field(op, name, "must be a string")),
         }
     };
-    let explicit = match body.get("explicit_event_hooks_deletion") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(ApiError::field(
-                op,
-                "explicit_event_hooks_deletion",
-                "must be a boolean",
-            ))
+    let flag = |name: &str| -> Result<Option<bool>, ApiError> {
+        match body.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(ApiError::field(op, name, "must be a boolean")),
         }
     };
+    let explicit = flag("explicit_event_hooks_deletion")?.unwrap_or(false);
     let event_hooks = match body.get("event_hooks") {
         None | Some(Value::Null) => None,
         Some(v) => {
@@ -111,17 +108,7 @@ fn change_from(op: &str, body: &Map<String, Value>) -> Result<SettingsChange, Ap
             })?,
         ),
     };
-    let enable_hook_payload_compression = match body.get("enable_hook_payload_compression") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            return Err(ApiError::field(
-                op,
-                "enable_hook_payload_compression",
-                "must be a boolean",
-            ))
-        }
-    };
+    let enable_hook_payload_compression = flag("enable_hook_payload_compression")?;
     let mut secrets = Vec::new();
     for name in ["sqs_key", "sqs_secret", "sns_key", "sns_secret"] {
         if let Some(v) = text(name)? {

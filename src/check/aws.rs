@@ -135,13 +135,6 @@ impl AwsFailure {
             Self::Other(m) => m.clone(),
         }
     }
-
-    pub fn is_permanent(&self) -> bool {
-        matches!(
-            self,
-            Self::NotFound(_) | Self::InvalidKey(_) | Self::WrongSecret(_) | Self::AccessDenied(_)
-        )
-    }
 }
 
 /// Classifies an SDK error by its AWS error code or transport failure.

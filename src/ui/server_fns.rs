@@ -137,7 +137,7 @@ pub async fn login(
         let mut to = format!("/login?error={}", e.code());
         if let Some(n) = next.as_deref().filter(|n| !n.is_empty()) {
             to.push_str("&next=");
-            to.push_str(&serde_urlencoded::to_string([("", n)]).unwrap_or_default()[1..]);
+            to.push_str(&crate::server::query_component(n));
         }
         leptos_axum::redirect(&to);
     };
