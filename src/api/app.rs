@@ -138,11 +138,7 @@ pub async fn update_app(
     let ctx = state.validate_context();
     match hook_store::apply(&state.db, &state.master_key, auth.app.id, change, &ctx).await {
         Ok(hooks) => {
-            tracing::info!(
-                app_id = auth.app.id,
-                hooks = hooks.len(),
-                "app hook settings updated"
-            );
+            tracing::info!(app_id = auth.app.id, ?hooks, "app hook settings updated");
             Ok(Json(json!({ "duration": auth.started.duration() })))
         }
         Err(ChangeError::Invalid(e)) => Err(at(ApiError::field(op, e.field, e.message))),

@@ -165,14 +165,15 @@ where
     Ok(settings)
 }
 
-/// Applies `change` to the app atomically; returns the new hooks (clear credentials).
+/// Applies `change` to the app atomically; returns how many hooks the app has now when the
+/// change set them (`None` when it left `event_hooks` alone).
 pub async fn apply(
     db: &Db,
     key: &MasterKey,
     app_id: i64,
     change: SettingsChange,
     ctx: &ValidateContext<'_>,
-) -> Result<Vec<EventHook>, ChangeError> {
+) -> Result<Option<usize>, ChangeError> {
     let mut tx = db.begin().await?;
     let bumped = sqlx::query("UPDATE apps SET hooks_version = hooks_version + 1 WHERE id = ?")
         .bind(app_id)
@@ -185,9 +186,9 @@ pub async fn apply(
     apply_legacy(&mut settings, &change, ctx)?;
     write_legacy(&mut tx, key, app_id, &settings).await?;
 
-    let stored = list(&mut *tx, key, app_id).await?;
-    let hooks = match change.event_hooks {
+    let count = match change.event_hooks {
         Some((incoming, explicit)) => {
+            let stored = list(&mut *tx, key, app_id).await?;
             let planned = patch::plan(&stored, incoming, explicit, || {
                 uuid::Uuid::new_v4().to_string()
             })?;
@@ -248,12 +249,12 @@ pub async fn apply(
                 .execute(&mut *tx)
                 .await?;
             }
-            list(&mut *tx, key, app_id).await?
+            Some(valid.len())
         }
-        None => stored,
+        None => None,
     };
     tx.commit().await?;
-    Ok(hooks)
+    Ok(count)
 }
 
 fn parse_rfc3339(s: &str) -> Option<i64> {
