@@ -133,6 +133,8 @@ start_emulator() {
   EMULATOR_PID=$!
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+  # tests that need an emulator of their own (outage: stop and restart it) start this one
+  export HOOKRELAY_TEST_MINISTACK="$TOOLS_VENV/bin/ministack"
   for _ in $(seq 1 100); do
     if curl -fsS "$AWS_ENDPOINT_URL/_ministack/health" >/dev/null 2>&1; then
       log "AWS emulator up at $AWS_ENDPOINT_URL (pid $EMULATOR_PID)"

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -83,6 +84,110 @@ pub struct ServeOpts {
     /// API requests allowed per app per minute (reported in the x-ratelimit-* headers).
     #[arg(long, env = "HOOKRELAY_API_RATE_LIMIT", default_value_t = 6000)]
     pub api_rate_limit: u32,
+    /// `POST /events` requests allowed per app per minute (a budget of its own: one request
+    /// carries up to 1,000 events).
+    #[arg(long, env = "HOOKRELAY_EVENTS_RATE_LIMIT", default_value_t = 600_000)]
+    pub events_rate_limit: u32,
+    #[command(flatten)]
+    pub delivery: DeliveryOpts,
+}
+
+/// How events are delivered: retries, leases, timeouts, concurrency.
+#[derive(Debug, Clone, Args)]
+pub struct DeliveryOpts {
+    /// Upper bounds of the waits before attempts 2, 3, ... (comma-separated durations such as
+    /// `500ms`, `30s`, `2m`, `1h`). Each wait is uniformly random between zero and its bound
+    /// (full jitter); after the last attempt a delivery is failed (dead-lettered). The default
+    /// allows 12 attempts over at most 39 h 42 min (about 20 h on average).
+    #[arg(
+        long,
+        env = "HOOKRELAY_RETRY_SCHEDULE",
+        default_value = "30s,2m,10m,30m,1h,2h,4h,8h,8h,8h,8h",
+        value_parser = parse_schedule
+    )]
+    pub retry_schedule: Schedule,
+    /// How long a claimed delivery stays with the process that claimed it; after that another
+    /// process (or this one, restarted) takes it over. Must exceed the send timeout.
+    #[arg(long, env = "HOOKRELAY_DELIVERY_LEASE", default_value = "60s", value_parser = parse_duration)]
+    pub lease: Duration,
+    /// How often the database is polled for due retries and expired leases (new events are
+    /// dispatched at once, without waiting for a poll).
+    #[arg(long, env = "HOOKRELAY_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// Time limit of one send (a webhook request, an AWS batch call).
+    #[arg(long, env = "HOOKRELAY_SEND_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub send_timeout: Duration,
+    /// Most deliveries held in memory (sending or queued to send) by this process.
+    #[arg(long, env = "HOOKRELAY_MAX_IN_FLIGHT", default_value_t = 20_000)]
+    pub max_in_flight: usize,
+    /// Most concurrent requests to one webhook (one HTTP/1.1 connection each).
+    #[arg(long, env = "HOOKRELAY_WEBHOOK_CONCURRENCY", default_value_t = 64)]
+    pub webhook_concurrency: usize,
+    /// Consecutive failed sends to a hook that open its circuit breaker: its deliveries then
+    /// wait (without using up attempts) for a cool-down of 5 s, doubling up to 5 min.
+    #[arg(long, env = "HOOKRELAY_BREAKER_THRESHOLD", default_value_t = 5)]
+    pub breaker_threshold: u32,
+    /// How long finished deliveries (and their events) are kept for the delivery log.
+    #[arg(long, env = "HOOKRELAY_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub retention: Duration,
+}
+
+impl Default for DeliveryOpts {
+    fn default() -> Self {
+        Self {
+            retry_schedule: parse_schedule("30s,2m,10m,30m,1h,2h,4h,8h,8h,8h,8h")
+                .expect("valid default"),
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+            send_timeout: Duration::from_secs(10),
+            max_in_flight: 20_000,
+            webhook_concurrency: 64,
+            breaker_threshold: 5,
+            retention: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// A retry schedule: the upper bounds of the waits between attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule(pub Vec<Duration>);
+
+/// Parses `250ms`, `30s`, `2m`, `1h`, `7d` (a whole number and a unit).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{s:?} needs a unit: ms, s, m, h or d"))?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 500ms, 30s, 2m, 1h"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n.saturating_mul(1000),
+        "m" => n.saturating_mul(60_000),
+        "h" => n.saturating_mul(3_600_000),
+        "d" => n.saturating_mul(86_400_000),
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {s:?}: use ms, s, m, h or d"
+            ))
+        }
+    };
+    Ok(Duration::from_millis(ms))
+}
+
+/// Parses a comma-separated list of durations (at least one).
+pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
+    let waits = s
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(parse_duration)
+        .collect::<Result<Vec<_>, _>>()?;
+    if waits.is_empty() {
+        return Err("the retry schedule needs at least one duration".into());
+    }
+    Ok(Schedule(waits))
 }
 
 impl Default for ServeOpts {
@@ -92,6 +197,8 @@ impl Default for ServeOpts {
             site_root: None,
             secure_cookies: false,
             api_rate_limit: 6000,
+            events_rate_limit: 600_000,
+            delivery: DeliveryOpts::default(),
         }
     }
 }

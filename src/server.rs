@@ -36,12 +36,16 @@ pub struct AppState {
     pub master_key: MasterKey,
     pub limiter: Arc<LoginLimiter>,
     pub api_limiter: Arc<crate::api::RateLimiter>,
+    /// The separate budget of `POST /events`.
+    pub events_limiter: Arc<crate::api::RateLimiter>,
     /// `AWS_ENDPOINT_URL` (an emulator or LocalStack): queue URLs under it are accepted.
     pub aws_endpoint: Option<String>,
     /// `AWS_REGION`: the region of hooks whose target does not name one.
     pub default_region: Option<String>,
     /// The HTTP client for webhooks (connection pool shared by checks and deliveries).
     pub http: reqwest::Client,
+    /// Ingest and delivery.
+    pub engine: Arc<crate::delivery::Engine>,
 }
 
 impl AppState {
@@ -95,33 +99,62 @@ pub async fn open(global: &GlobalOpts) -> Result<(Db, MasterKey), StartError> {
     Ok((db, key))
 }
 
-/// Builds the whole HTTP application over an opened store.
+/// Builds the whole HTTP application over an opened store, with delivery running.
 pub async fn router(
     db: Db,
     master_key: MasterKey,
     opts: &ServeOpts,
     addr: SocketAddr,
 ) -> Result<Router, StartError> {
+    Ok(application(db, master_key, opts, addr).await?.0)
+}
+
+/// The HTTP application and its delivery engine (for a graceful stop).
+pub async fn application(
+    db: Db,
+    master_key: MasterKey,
+    opts: &ServeOpts,
+    addr: SocketAddr,
+) -> Result<(Router, Arc<crate::delivery::Engine>), StartError> {
     let leptos_options = LeptosOptions::builder()
         .output_name("hookrelay")
         .site_root(opts.site_root().display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
+    let aws_endpoint =
+        env_nonempty("AWS_ENDPOINT_URL_SQS").or_else(|| env_nonempty("AWS_ENDPOINT_URL"));
+    let default_region = env_nonempty("AWS_REGION").or_else(|| env_nonempty("AWS_DEFAULT_REGION"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("hookrelay/", env!("CARGO_PKG_VERSION")))
+        .pool_max_idle_per_host(256)
+        .build()
+        .map_err(|e| StartError::Http(e.to_string()))?;
+    let engine = crate::delivery::Engine::start(
+        db.clone(),
+        master_key.clone(),
+        opts.delivery.clone(),
+        crate::delivery::registry::Settings {
+            http: http.clone(),
+            send_timeout: opts.delivery.send_timeout,
+            webhook_concurrency: opts.delivery.webhook_concurrency,
+            aws_endpoint: aws_endpoint.clone(),
+            default_region: default_region.clone(),
+        },
+    );
+    let engine_handle = engine.clone();
     let state = AppState {
         leptos_options,
         db: db.clone(),
         master_key,
         limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
         api_limiter: Arc::new(crate::api::RateLimiter::new(opts.api_rate_limit)),
-        aws_endpoint: env_nonempty("AWS_ENDPOINT_URL_SQS")
-            .or_else(|| env_nonempty("AWS_ENDPOINT_URL")),
-        default_region: env_nonempty("AWS_REGION").or_else(|| env_nonempty("AWS_DEFAULT_REGION")),
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("hookrelay/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| StartError::Http(e.to_string()))?,
+        events_limiter: Arc::new(crate::api::RateLimiter::new(opts.events_rate_limit)),
+        aws_endpoint,
+        default_region,
+        http,
+        engine,
     };
 
     let session_store = SqliteStore::new(db)
@@ -147,6 +180,7 @@ pub async fn router(
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .merge(crate::api::router(state.clone()))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
@@ -157,11 +191,12 @@ pub async fn router(
         .layer(sessions)
         .with_state(state);
     // `//app` (an SDK base URL with a trailing slash) is `/app`: collapse slashes before routing.
-    Ok(Router::new().fallback_service(
+    let app = Router::new().fallback_service(
         tower::ServiceBuilder::new()
             .map_request(collapse_slashes)
             .service(app),
-    ))
+    );
+    Ok((app, engine_handle))
 }
 
 fn env_nonempty(name: &str) -> Option<String> {
@@ -202,13 +237,15 @@ pub async fn serve(global: &GlobalOpts, opts: &ServeOpts) -> Result<(), StartErr
             source,
         })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
-    let app = router(db.clone(), key, opts, addr).await?;
+    let (app, engine) = application(db.clone(), key, opts, addr).await?;
     tracing::info!(%addr, database = %redact_url(&global.database_url()), "hookrelay started");
     println!("Hookrelay is running: dashboard at http://{addr}/  (Ctrl-C to stop)");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(StartError::Serve)?;
+    // no new events arrive now; let the sends under way finish, give the rest back
+    engine.shutdown(Duration::from_secs(10)).await;
     db.close().await;
     tracing::info!("hookrelay stopped");
     Ok(())
@@ -249,6 +286,22 @@ fn redact_url(url: &str) -> String {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Prometheus metrics: delivery counters of this process and the backlog per app.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let backlog = match store::deliveries::backlog(&state.db).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the backlog for /metrics");
+            Vec::new()
+        }
+    };
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.engine.metrics().render(&backlog),
+    )
+        .into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

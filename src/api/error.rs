@@ -103,6 +103,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, 16, op, what)
     }
 
+    /// 503, code -1: try again later (shutting down).
+    pub fn unavailable(op: &str, reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, -1, op, reason)
+    }
+
     /// 500, code -1; the cause goes to the log, not to the caller.
     pub fn internal(op: &str, cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, op, "API request failed");
@@ -147,6 +152,9 @@ pub fn op_name(method: &axum::http::Method, path: &str) -> &'static str {
         (_, "/check_kinesis") => "CheckKinesis",
         (_, "/check_webhook") => "CheckWebhook",
         (_, "/hook/events") => "GetHookEvents",
+        (_, "/events") => "SendEvents",
+        (_, "/deliveries") => "ListDeliveries",
+        (_, "/deliveries/redeliver") => "Redeliver",
         _ => "Request",
     }
 }

@@ -1,11 +1,13 @@
 //! The REST API, wire-compatible with Stream Chat's server SDKs: `GET/PATCH /app`,
-//! `POST /check_sqs|check_sns|check_kinesis|check_webhook`, `GET /hook/events`.
+//! `POST /check_sqs|check_sns|check_kinesis|check_webhook`, `GET /hook/events`; and
+//! Hookrelay's own `POST /events`, `GET /deliveries`, `POST /deliveries/redeliver`.
 //! Handlers are thin: they parse, call `hooks::store` or `check`, and shape Stream's JSON.
 
 mod app;
 pub mod auth;
 mod check;
 pub mod error;
+pub mod events;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -32,6 +34,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/check_sns", post(check::check_sns))
         .route("/check_kinesis", post(check::check_kinesis))
         .route("/check_webhook", post(check::check_webhook))
+        .route(
+            "/events",
+            post(events::post_events).layer(DefaultBodyLimit::max(events::EVENTS_BODY_LIMIT)),
+        )
+        .route("/deliveries", get(events::list_deliveries))
+        .route("/deliveries/redeliver", post(events::redeliver))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state, api_layer))
 }
@@ -79,7 +87,12 @@ async fn api_layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let started = Started(Instant::now());
     req.extensions_mut().insert(started);
     let key = auth::api_key_of(req.uri().query()).unwrap_or_default();
-    let (allowed, remaining, reset) = state.api_limiter.hit(&key);
+    let limiter = if req.uri().path().trim_end_matches('/') == "/events" {
+        &state.events_limiter
+    } else {
+        &state.api_limiter
+    };
+    let (allowed, remaining, reset) = limiter.hit(&key);
     let mut res = if allowed {
         next.run(req).await
     } else {
@@ -88,10 +101,7 @@ async fn api_layer(State(state): State<AppState>, mut req: Request, next: Next) 
             .into_response()
     };
     let headers = res.headers_mut();
-    headers.insert(
-        "x-ratelimit-limit",
-        HeaderValue::from(state.api_limiter.limit),
-    );
+    headers.insert("x-ratelimit-limit", HeaderValue::from(limiter.limit));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
     headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
     res

@@ -187,3 +187,54 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     }
     out
 }
+
+impl CallLimits {
+    /// For deliveries: connect quickly, allow `send_timeout` for the call, no SDK retries
+    /// (the dispatcher retries on its own schedule).
+    pub fn delivery(send_timeout: Duration) -> Self {
+        Self {
+            connect: Duration::from_secs(3).min(send_timeout),
+            operation: send_timeout,
+            attempts: 1,
+        }
+    }
+}
+
+/// Whether a failed AWS call is worth retrying, and its description. Credentials, access,
+/// missing targets and other client errors (4xx) are permanent; throttling, server errors,
+/// timeouts and network failures are transient.
+pub fn delivery_failure<E>(
+    err: &SdkError<E, aws_sdk_sqs::config::http::HttpResponse>,
+    action: &str,
+    what: &str,
+) -> (bool, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let failure = classify(err);
+    let text = failure.describe(action, what);
+    let permanent = match failure {
+        AwsFailure::NotFound(_)
+        | AwsFailure::InvalidKey(_)
+        | AwsFailure::WrongSecret(_)
+        | AwsFailure::AccessDenied(_) => true,
+        AwsFailure::Unreachable(_) | AwsFailure::Timeout => false,
+        AwsFailure::Other(_) => {
+            let code = match err {
+                SdkError::ServiceError(s) => s.err().code().unwrap_or(""),
+                _ => "",
+            };
+            let status = err.raw_response().map(|r| r.status().as_u16());
+            let throttled = code.contains("Throttl")
+                || code.contains("ThroughputExceeded")
+                || code.contains("LimitExceeded")
+                || code == "RequestThrottled"
+                || code == "TooManyRequestsException";
+            !throttled
+                && matches!(status, Some(400..=499))
+                && status != Some(408)
+                && status != Some(429)
+        }
+    };
+    (permanent, text)
+}

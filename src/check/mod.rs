@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub use targets::{check_kinesis, check_sns, check_sqs, check_webhook, WebhookCheck};
+pub use targets::{check_kinesis, check_sns, check_sqs, check_webhook, root_cause, WebhookCheck};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Step {

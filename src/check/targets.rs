@@ -529,7 +529,8 @@ pub async fn check_webhook(client: &reqwest::Client, check: WebhookCheck<'_>) ->
     report.finish()
 }
 
-fn root_cause(e: &dyn std::error::Error) -> String {
+/// The innermost cause of an error, for messages.
+pub fn root_cause(e: &dyn std::error::Error) -> String {
     let mut cause = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

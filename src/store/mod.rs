@@ -2,6 +2,7 @@
 //! Postgres also accepts, so a Postgres pool can follow the same functions later.
 
 pub mod apps;
+pub mod deliveries;
 pub mod users;
 
 use std::str::FromStr;

@@ -19,6 +19,12 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(ServeOpts::default()).await
+    }
+
+    /// Like [`TestApp::spawn`] with other server settings (delivery timings, say); the site
+    /// root is always the temporary directory's.
+    pub async fn spawn_with(opts: ServeOpts) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let global = GlobalOpts {
             data_dir: dir.path().to_path_buf(),
@@ -33,7 +39,7 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let opts = ServeOpts {
             site_root: Some(dir.path().join("site")),
-            ..ServeOpts::default()
+            ..opts
         };
         let app = server::router(db.clone(), key.clone(), &opts, addr)
             .await

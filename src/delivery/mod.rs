@@ -1,0 +1,78 @@
+//! Delivery: ingest → outbox → dispatcher → destinations.
+//!
+//! - [`event`]: an accepted event, parsed at the edge.
+//! - [`ingest`]: group commit of events and their deliveries (the transactional outbox).
+//! - [`fanout`]: which hooks an event goes to.
+//! - [`dispatch`]: claims, batches, sends, retries with backoff and jitter, circuit breakers,
+//!   dead letters, leases for crash recovery.
+//! - [`destinations`]: one [`destinations::Destination`] per hook type.
+//! - [`registry`]: the hooks of each app, built into destinations.
+//! - [`metrics`]: counters for `GET /metrics`.
+
+pub mod destinations;
+pub mod dispatch;
+pub mod event;
+pub mod fanout;
+pub mod ingest;
+pub mod metrics;
+pub mod registry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::DeliveryOpts;
+use crate::secrets::MasterKey;
+use crate::store::Db;
+
+pub use event::{Event, EventError};
+pub use ingest::{Accepted, IngestError};
+
+/// The running delivery engine of this process.
+pub struct Engine {
+    ingest: ingest::Ingest,
+    dispatcher: Arc<dispatch::Dispatcher>,
+    metrics: Arc<metrics::Metrics>,
+}
+
+impl Engine {
+    /// Starts ingest and dispatch over `db`.
+    pub fn start(
+        db: Db,
+        key: MasterKey,
+        opts: DeliveryOpts,
+        settings: registry::Settings,
+    ) -> Arc<Self> {
+        let metrics = Arc::new(metrics::Metrics::default());
+        let registry = registry::Registry::new(db.clone(), key, settings);
+        let dispatcher = dispatch::Dispatcher::start(db.clone(), registry, metrics.clone(), opts);
+        let ingest = ingest::Ingest::start(db, dispatcher.clone(), metrics.clone());
+        Arc::new(Self {
+            ingest,
+            dispatcher,
+            metrics,
+        })
+    }
+
+    /// Stores events of an app with their deliveries; returns once they are on disk.
+    pub async fn accept(
+        &self,
+        app_id: i64,
+        events: Vec<Event>,
+    ) -> Result<Vec<Accepted>, IngestError> {
+        self.ingest.accept(app_id, events).await
+    }
+
+    /// Looks for due deliveries now (after a redelivery).
+    pub fn wake(&self) {
+        self.dispatcher.wake();
+    }
+
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
+    }
+
+    /// Stops claiming, lets in-flight sends finish for up to `grace`, releases the rest.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.dispatcher.stop(grace).await;
+    }
+}

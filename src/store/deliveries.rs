@@ -1,0 +1,459 @@
+//! The event log and the delivery outbox (migrations/0003_delivery.sql).
+//!
+//! Writes are batched: one multi-row statement per few hundred rows, so that a group commit
+//! of thousands of events costs a handful of statements. Claiming is one `UPDATE … RETURNING`
+//! over due, unleased rows, which is atomic on SQLite (one writer) and translates to
+//! `FOR UPDATE SKIP LOCKED` on Postgres; several processes may share the database.
+
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+
+use super::{Db, StoreError};
+
+/// Rows per multi-row statement (SQLite allows 32,766 bound parameters).
+const CHUNK: usize = 400;
+
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const FAILED: &str = "failed";
+pub const DROPPED: &str = "dropped";
+
+/// An event to store.
+pub struct EventRow<'a> {
+    pub id: &'a str,
+    pub event_type: &'a str,
+    pub cid: Option<&'a str>,
+    pub payload: &'a str,
+}
+
+/// Stores the events of one app; returns the ids that were new (an id the app already sent
+/// is ignored).
+pub async fn insert_events(
+    tx: &mut Transaction<'_, Sqlite>,
+    app_id: i64,
+    accepted_at: i64,
+    events: &[EventRow<'_>],
+) -> Result<Vec<String>, StoreError> {
+    let mut inserted = Vec::with_capacity(events.len());
+    for chunk in events.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (app_id, id, type, cid, payload, accepted_at) ",
+        );
+        q.push_values(chunk, |mut b, e| {
+            b.push_bind(app_id)
+                .push_bind(e.id)
+                .push_bind(e.event_type)
+                .push_bind(e.cid)
+                .push_bind(e.payload)
+                .push_bind(accepted_at);
+        });
+        q.push(" ON CONFLICT (app_id, id) DO NOTHING RETURNING id");
+        let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        inserted.extend(ids.into_iter().map(|(id,)| id));
+    }
+    Ok(inserted)
+}
+
+/// The `hooks_version` of each app (bumped by every hook change).
+pub async fn hooks_versions(
+    tx: &mut Transaction<'_, Sqlite>,
+    app_ids: &[i64],
+) -> Result<HashMap<i64, i64>, StoreError> {
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT id, hooks_version FROM apps WHERE id IN (");
+    let mut sep = q.separated(", ");
+    for id in app_ids {
+        sep.push_bind(*id);
+    }
+    q.push(")");
+    let rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The stored (canonical, secret-free) configuration of an app's hooks: `(id, config JSON)`.
+pub async fn hook_configs(
+    tx: &mut Transaction<'_, Sqlite>,
+    app_id: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT id, config FROM event_hooks WHERE app_id = ? ORDER BY position")
+            .bind(app_id)
+            .fetch_all(&mut **tx)
+            .await?,
+    )
+}
+
+/// A delivery to create.
+pub struct NewDelivery<'a> {
+    pub app_id: i64,
+    pub hook_id: &'a str,
+    pub hook_type: &'a str,
+    pub event_id: &'a str,
+    pub event_type: &'a str,
+    /// Bytes of the event JSON.
+    pub size: i64,
+}
+
+/// Creates deliveries, due now; with `lease`, already claimed by `(owner, until)`. Returns
+/// `(delivery id, app id, event id, hook id)` of each.
+pub async fn insert_deliveries(
+    tx: &mut Transaction<'_, Sqlite>,
+    now: i64,
+    lease: Option<(&str, i64)>,
+    rows: &[NewDelivery<'_>],
+) -> Result<Vec<(i64, i64, String, String)>, StoreError> {
+    let mut out = Vec::with_capacity(rows.len());
+    let (owner, until) = match lease {
+        Some((owner, until)) => (Some(owner), Some(until)),
+        None => (None, None),
+    };
+    for chunk in rows.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO deliveries (app_id, hook_id, hook_type, event_id, event_type, status, next_at, lease_until, lease_owner, accepted_at, size) ",
+        );
+        q.push_values(chunk, |mut b, d| {
+            b.push_bind(d.app_id)
+                .push_bind(d.hook_id)
+                .push_bind(d.hook_type)
+                .push_bind(d.event_id)
+                .push_bind(d.event_type)
+                .push_bind(PENDING)
+                .push_bind(now)
+                .push_bind(until)
+                .push_bind(owner)
+                .push_bind(now)
+                .push_bind(d.size);
+        });
+        q.push(" RETURNING id, app_id, event_id, hook_id");
+        let ids: Vec<(i64, i64, String, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        out.extend(ids);
+    }
+    Ok(out)
+}
+
+/// A delivery claimed for sending.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub app_id: i64,
+    pub hook_id: String,
+    pub hook_type: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub attempts: i64,
+    pub accepted_at: i64,
+}
+
+/// Claims up to `limit` due deliveries whose lease is free or ran out, for `owner` until
+/// `lease_until`. Oldest due first.
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> Result<Vec<Claimed>, StoreError> {
+    let mut rows: Vec<Claimed> = sqlx::query_as(
+        "UPDATE deliveries SET lease_until = ?1, lease_owner = ?2
+         WHERE id IN (
+             SELECT id FROM deliveries
+             WHERE status = 'pending' AND next_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
+             ORDER BY next_at, id LIMIT ?4)
+         RETURNING id, app_id, hook_id, hook_type, event_id, event_type, attempts, accepted_at",
+    )
+    .bind(lease_until)
+    .bind(owner)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.sort_by_key(|r| r.id);
+    Ok(rows)
+}
+
+/// When the next pending delivery is due (unix ms), if any.
+pub async fn next_due(db: &Db) -> Result<Option<i64>, StoreError> {
+    let (at,): (Option<i64>,) =
+        sqlx::query_as("SELECT MIN(next_at) FROM deliveries WHERE status = 'pending'")
+            .fetch_one(db)
+            .await?;
+    Ok(at)
+}
+
+/// The `(cid, payload)` of some events of one app, by id.
+pub async fn payloads(
+    db: &Db,
+    app_id: i64,
+    event_ids: &[&str],
+) -> Result<HashMap<String, (Option<String>, String)>, StoreError> {
+    let mut out = HashMap::with_capacity(event_ids.len());
+    for chunk in event_ids.chunks(CHUNK) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT id, cid, payload FROM events WHERE app_id = ");
+        q.push_bind(app_id).push(" AND id IN (");
+        let mut sep = q.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        q.push(")");
+        let rows: Vec<(String, Option<String>, String)> = q.build_query_as().fetch_all(db).await?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, cid, payload)| (id, (cid, payload))),
+        );
+    }
+    Ok(out)
+}
+
+/// The outcome of one send, to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    Delivered,
+    /// A transient failure: try again at `next_at`.
+    Retry {
+        next_at: i64,
+        error: String,
+    },
+    /// Dead-lettered: permanent failure or no attempts left.
+    Failed {
+        error: String,
+    },
+    /// Not sendable (too big, hook gone or disabled).
+    Dropped {
+        error: String,
+    },
+    /// Not attempted (the hook's circuit breaker is open): wait until `next_at`.
+    Postpone {
+        next_at: i64,
+    },
+}
+
+/// One delivery's outcome.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub id: i64,
+    pub finish: Finish,
+    pub size: Option<i64>,
+}
+
+/// Records outcomes in one transaction. Only rows still pending and leased by `owner` change,
+/// so a process whose lease ran out cannot overwrite the outcome of the one that took over.
+pub async fn complete(
+    db: &Db,
+    owner: &str,
+    now: i64,
+    outcomes: &[Outcome],
+) -> Result<(), StoreError> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    let delivered: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.finish == Finish::Delivered)
+        .collect();
+    for chunk in delivered.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, done_at = ",
+        );
+        q.push_bind(now)
+            .push(", latency_ms = ")
+            .push_bind(now)
+            .push(" - accepted_at, lease_until = NULL, last_error = NULL WHERE status = 'pending' AND lease_owner = ")
+            .push_bind(owner)
+            .push(" AND id IN (");
+        let mut sep = q.separated(", ");
+        for o in chunk {
+            sep.push_bind(o.id);
+        }
+        q.push(")");
+        q.build().execute(&mut *tx).await?;
+    }
+    for o in outcomes {
+        let q = match &o.finish {
+            Finish::Delivered => continue,
+            Finish::Retry { next_at, error } => sqlx::query(
+                "UPDATE deliveries SET attempts = attempts + 1, next_at = ?, last_error = ?, size = COALESCE(?, size), lease_until = NULL
+                 WHERE id = ? AND status = 'pending' AND lease_owner = ?",
+            )
+            .bind(next_at)
+            .bind(error)
+            .bind(o.size),
+            Finish::Failed { error } => sqlx::query(
+                "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, done_at = ?, last_error = ?, size = COALESCE(?, size), lease_until = NULL
+                 WHERE id = ? AND status = 'pending' AND lease_owner = ?",
+            )
+            .bind(now)
+            .bind(error)
+            .bind(o.size),
+            Finish::Dropped { error } => sqlx::query(
+                "UPDATE deliveries SET status = 'dropped', done_at = ?, last_error = ?, size = COALESCE(?, size), lease_until = NULL
+                 WHERE id = ? AND status = 'pending' AND lease_owner = ?",
+            )
+            .bind(now)
+            .bind(error)
+            .bind(o.size),
+            Finish::Postpone { next_at } => sqlx::query(
+                "UPDATE deliveries SET next_at = ?, lease_until = NULL WHERE id = ? AND status = 'pending' AND lease_owner = ?",
+            )
+            .bind(next_at),
+        };
+        q.bind(o.id).bind(owner).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Gives up `owner`'s leases (at shutdown), so that the next start sends them at once.
+pub async fn release(db: &Db, owner: &str) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET lease_until = NULL WHERE lease_owner = ? AND status = 'pending' AND lease_until IS NOT NULL",
+    )
+    .bind(owner)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A filter for [`list`].
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub hook_id: Option<String>,
+    pub event_id: Option<String>,
+    /// pending, retrying, delivered, failed or dropped.
+    pub status: Option<String>,
+    /// Only deliveries with a smaller id (paging, newest first).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// A delivery as the log shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub hook_id: String,
+    pub hook_type: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_at: i64,
+    pub last_error: Option<String>,
+    pub size: Option<i64>,
+    pub accepted_at: i64,
+    pub done_at: Option<i64>,
+    pub latency_ms: Option<i64>,
+    pub payload_preview: Option<String>,
+}
+
+/// The app's deliveries, newest first.
+pub async fn list(
+    db: &Db,
+    app_id: i64,
+    filter: &ListFilter,
+) -> Result<Vec<DeliveryRow>, StoreError> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT d.id, d.hook_id, d.hook_type, d.event_id, d.event_type, d.status, d.attempts, d.next_at, d.last_error, d.size, d.accepted_at, d.done_at, d.latency_ms,
+                substr(e.payload, 1, 200) AS payload_preview
+         FROM deliveries d LEFT JOIN events e ON e.app_id = d.app_id AND e.id = d.event_id
+         WHERE d.app_id = ",
+    );
+    q.push_bind(app_id);
+    if let Some(hook) = &filter.hook_id {
+        q.push(" AND d.hook_id = ").push_bind(hook.clone());
+    }
+    if let Some(event) = &filter.event_id {
+        q.push(" AND d.event_id = ").push_bind(event.clone());
+    }
+    match filter.status.as_deref() {
+        Some("pending") => {
+            q.push(" AND d.status = 'pending' AND d.attempts = 0");
+        }
+        Some("retrying") => {
+            q.push(" AND d.status = 'pending' AND d.attempts > 0");
+        }
+        Some(s) => {
+            q.push(" AND d.status = ").push_bind(s.to_string());
+        }
+        None => {}
+    }
+    if let Some(before) = filter.before {
+        q.push(" AND d.id < ").push_bind(before);
+    }
+    q.push(" ORDER BY d.id DESC LIMIT ").push_bind(filter.limit);
+    Ok(q.build_query_as().fetch_all(db).await?)
+}
+
+/// Makes deliveries of the app pending again, due now, with a fresh attempt count; returns
+/// how many. Deliveries still pending are left as they are.
+pub async fn redeliver_ids(db: &Db, app_id: i64, ids: &[i64], now: i64) -> Result<u64, StoreError> {
+    let mut total = 0;
+    for chunk in ids.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = ",
+        );
+        q.push_bind(now)
+            .push(", lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL")
+            .push(" WHERE status != 'pending' AND app_id = ")
+            .push_bind(app_id)
+            .push(" AND id IN (");
+        let mut sep = q.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        q.push(")");
+        total += q.build().execute(db).await?.rows_affected();
+    }
+    Ok(total)
+}
+
+/// Redelivers the failed and dropped deliveries of one hook accepted within `[since, until]`.
+pub async fn redeliver_range(
+    db: &Db,
+    app_id: i64,
+    hook_id: &str,
+    since: i64,
+    until: i64,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = ?1, lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL
+         WHERE app_id = ?2 AND hook_id = ?3 AND status IN ('failed', 'dropped') AND accepted_at BETWEEN ?4 AND ?5",
+    )
+    .bind(now)
+    .bind(app_id)
+    .bind(hook_id)
+    .bind(since)
+    .bind(until)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Pending deliveries per app.
+pub async fn backlog(db: &Db) -> Result<Vec<(i64, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT app_id, COUNT(*) FROM deliveries WHERE status = 'pending' GROUP BY app_id ORDER BY app_id",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Deletes finished deliveries done before `before` and events left without deliveries that
+/// were accepted before it; returns (deliveries, events) deleted.
+pub async fn prune(db: &Db, before: i64) -> Result<(u64, u64), StoreError> {
+    let d = sqlx::query("DELETE FROM deliveries WHERE status != 'pending' AND done_at < ?")
+        .bind(before)
+        .execute(db)
+        .await?
+        .rows_affected();
+    let e = sqlx::query(
+        "DELETE FROM events WHERE accepted_at < ? AND NOT EXISTS
+           (SELECT 1 FROM deliveries d WHERE d.app_id = events.app_id AND d.event_id = events.id)",
+    )
+    .bind(before)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok((d, e))
+}
