@@ -130,6 +130,7 @@ impl Dispatcher {
         tokio::spawn(this.clone().complete(done_rx));
         tokio::spawn(this.clone().claim_loop());
         tokio::spawn(this.clone().prune_loop());
+        tokio::spawn(this.clone().renew_loop());
         this
     }
 
@@ -318,7 +319,7 @@ impl Dispatcher {
             let limits = destination.limits();
             while !queue.is_empty()
                 && sending.len() < limits.concurrency.max(1)
-                && !(limits.ordered && !sending.is_empty())
+                && (!limits.ordered || sending.is_empty())
             {
                 let now = Instant::now();
                 let open_until = self.breaker(&key, |b| b.open_until(now));
@@ -358,7 +359,7 @@ impl Dispatcher {
     /// Turns send results into outcomes: delivered, retry (per the schedule), failed (dead
     /// letter) or dropped; updates the hook's breaker.
     fn finished(&self, key: &(i64, String), items: Vec<Routed>, results: Vec<SendResult>) {
-        let any_delivered = results.iter().any(|r| *r == SendResult::Delivered);
+        let any_delivered = results.contains(&SendResult::Delivered);
         let any_transient = results
             .iter()
             .any(|r| matches!(r, SendResult::Transient(_)));
@@ -547,6 +548,30 @@ impl Dispatcher {
             let _ = self.done_tx.send(missing);
         }
         self.submit(routed);
+    }
+
+    // ---- lease renewal ------------------------------------------------------------------
+
+    /// Every third of a lease, extends the leases of the deliveries this process still holds.
+    async fn renew_loop(self: Arc<Self>) {
+        let lease_ms = i64::try_from(self.opts.lease.as_millis()).unwrap_or(i64::MAX / 4);
+        let mut tick = tokio::time::interval((self.opts.lease / 3).max(Duration::from_millis(100)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if self.stopping.load(Ordering::Relaxed) {
+                return;
+            }
+            if self.in_flight() == 0 {
+                continue;
+            }
+            let now = now_millis();
+            if let Err(e) =
+                outbox::renew(&self.db, &self.owner, now + lease_ms / 2, now + lease_ms).await
+            {
+                tracing::warn!(error = %e, "cannot renew delivery leases");
+            }
+        }
     }
 
     // ---- pruner -------------------------------------------------------------------------

@@ -269,9 +269,30 @@ pub async fn complete(
         q.push(")");
         q.build().execute(&mut *tx).await?;
     }
+    let mut postponed: HashMap<i64, Vec<i64>> = HashMap::new();
+    for o in outcomes {
+        if let Finish::Postpone { next_at } = o.finish {
+            postponed.entry(next_at).or_default().push(o.id);
+        }
+    }
+    for (next_at, ids) in postponed {
+        for chunk in ids.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET next_at = ");
+            q.push_bind(next_at)
+                .push(", lease_until = NULL WHERE status = 'pending' AND lease_owner = ")
+                .push_bind(owner)
+                .push(" AND id IN (");
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
+        }
+    }
     for o in outcomes {
         let q = match &o.finish {
-            Finish::Delivered => continue,
+            Finish::Delivered | Finish::Postpone { .. } => continue,
             Finish::Retry { next_at, error } => sqlx::query(
                 "UPDATE deliveries SET attempts = attempts + 1, next_at = ?, last_error = ?, size = COALESCE(?, size), lease_until = NULL
                  WHERE id = ? AND status = 'pending' AND lease_owner = ?",
@@ -293,15 +314,25 @@ pub async fn complete(
             .bind(now)
             .bind(error)
             .bind(o.size),
-            Finish::Postpone { next_at } => sqlx::query(
-                "UPDATE deliveries SET next_at = ?, lease_until = NULL WHERE id = ? AND status = 'pending' AND lease_owner = ?",
-            )
-            .bind(next_at),
         };
         q.bind(o.id).bind(owner).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Extends `owner`'s leases that end before `renew_before` to `until`: a live process keeps
+/// the deliveries it holds in memory (a slow hook's queue may take longer than one lease).
+pub async fn renew(db: &Db, owner: &str, renew_before: i64, until: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND status = 'pending' AND lease_until IS NOT NULL AND lease_until < ?",
+    )
+    .bind(until)
+    .bind(owner)
+    .bind(renew_before)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Gives up `owner`'s leases (at shutdown), so that the next start sends them at once.

@@ -66,7 +66,7 @@ impl Sqs {
             .await;
         match sent {
             Ok(out) => {
-                let ok = out.successful().iter().filter_map(|o| Some(o.id()));
+                let ok = out.successful().iter().map(|o| o.id());
                 let failed = out.failed().iter().map(|f| {
                     (
                         f.id(),
