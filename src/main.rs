@@ -4,6 +4,10 @@ use hookrelay::config::{AppCommand, Cli, Command, UserCommand};
 use hookrelay::server::{self, StartError};
 use secrecy::ExposeSecret;
 
+// glibc's allocator spent a third of the server's time under load (perf); mimalloc does not
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse_args();

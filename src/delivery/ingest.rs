@@ -127,6 +127,7 @@ async fn commit(
     filters: &mut HashMap<i64, (i64, Arc<Vec<HookFilter>>)>,
     jobs: &[Job],
 ) -> Result<Committed, StoreError> {
+    let _gate = crate::store::write_gate().await;
     let now = now_millis();
     let mut tx = db.begin().await?;
     // the first statement writes, so the transaction holds the write lock from here on and

@@ -153,6 +153,7 @@ pub async fn claim(
     lease_until: i64,
     limit: i64,
 ) -> Result<Vec<Claimed>, StoreError> {
+    let _gate = super::write_gate().await;
     let mut rows: Vec<Claimed> = sqlx::query_as(
         "UPDATE deliveries SET lease_until = ?1, lease_owner = ?2
          WHERE id IN (
@@ -247,6 +248,7 @@ pub async fn complete(
     if outcomes.is_empty() {
         return Ok(());
     }
+    let _gate = super::write_gate().await;
     let mut tx = db.begin().await?;
     let delivered: Vec<&Outcome> = outcomes
         .iter()
@@ -324,6 +326,7 @@ pub async fn complete(
 /// Extends `owner`'s leases that end before `renew_before` to `until`: a live process keeps
 /// the deliveries it holds in memory (a slow hook's queue may take longer than one lease).
 pub async fn renew(db: &Db, owner: &str, renew_before: i64, until: i64) -> Result<u64, StoreError> {
+    let _gate = super::write_gate().await;
     let done = sqlx::query(
         "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND status = 'pending' AND lease_until IS NOT NULL AND lease_until < ?",
     )
@@ -337,6 +340,7 @@ pub async fn renew(db: &Db, owner: &str, renew_before: i64, until: i64) -> Resul
 
 /// Gives up `owner`'s leases (at shutdown), so that the next start sends them at once.
 pub async fn release(db: &Db, owner: &str) -> Result<u64, StoreError> {
+    let _gate = super::write_gate().await;
     let done = sqlx::query(
         "UPDATE deliveries SET lease_until = NULL WHERE lease_owner = ? AND status = 'pending' AND lease_until IS NOT NULL",
     )
@@ -418,6 +422,7 @@ pub async fn list(
 /// Makes deliveries of the app pending again, due now, with a fresh attempt count; returns
 /// how many. Deliveries still pending are left as they are.
 pub async fn redeliver_ids(db: &Db, app_id: i64, ids: &[i64], now: i64) -> Result<u64, StoreError> {
+    let _gate = super::write_gate().await;
     let mut total = 0;
     for chunk in ids.chunks(CHUNK) {
         let mut q = QueryBuilder::<Sqlite>::new(
@@ -447,6 +452,7 @@ pub async fn redeliver_range(
     until: i64,
     now: i64,
 ) -> Result<u64, StoreError> {
+    let _gate = super::write_gate().await;
     let done = sqlx::query(
         "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = ?1, lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL
          WHERE app_id = ?2 AND hook_id = ?3 AND status IN ('failed', 'dropped') AND accepted_at BETWEEN ?4 AND ?5",
@@ -473,6 +479,7 @@ pub async fn backlog(db: &Db) -> Result<Vec<(i64, i64)>, StoreError> {
 /// Deletes finished deliveries done before `before` and events left without deliveries that
 /// were accepted before it; returns (deliveries, events) deleted.
 pub async fn prune(db: &Db, before: i64) -> Result<(u64, u64), StoreError> {
+    let _gate = super::write_gate().await;
     let d = sqlx::query("DELETE FROM deliveries WHERE status != 'pending' AND done_at < ?")
         .bind(before)
         .execute(db)

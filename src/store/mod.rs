@@ -48,6 +48,14 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
     Ok(pool)
 }
 
+/// Serialises this process's delivery writes (ingest commits, claims, outcomes). SQLite has
+/// one writer; connections that collide wait in its busy handler, which sleeps in growing
+/// steps (up to 100 ms) — queueing here instead keeps the writes back to back.
+pub async fn write_gate() -> tokio::sync::MutexGuard<'static, ()> {
+    static GATE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    GATE.lock().await
+}
+
 /// `SELECT 1`: is the database answering?
 pub async fn ping(db: &Db) -> Result<(), StoreError> {
     sqlx::query("SELECT 1").execute(db).await?;

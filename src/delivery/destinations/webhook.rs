@@ -9,9 +9,6 @@ use sha2::{Digest, Sha256};
 use super::{body_bytes, join_all, AppContext, BoxFuture, Destination, Item, Limits, SendResult};
 use crate::check::{self, root_cause, Report};
 
-/// Requests sent together by one `deliver` call.
-const BATCH: usize = 16;
-
 pub struct Webhook {
     url: String,
     app_id: i64,
@@ -35,7 +32,7 @@ impl Webhook {
             compress: app.compress,
             http: app.http.clone(),
             timeout: app.send_timeout,
-            concurrency: app.webhook_concurrency.div_ceil(BATCH).max(1),
+            concurrency: app.webhook_concurrency.max(1),
         }
     }
 
@@ -109,8 +106,9 @@ impl Destination for Webhook {
     }
 
     fn limits(&self) -> Limits {
+        // one request per call: a slow request holds up no other
         Limits {
-            max_batch: BATCH,
+            max_batch: 1,
             concurrency: self.concurrency,
             ordered: false,
         }
