@@ -43,6 +43,9 @@ pub struct Routed {
     /// Attempts made before this one.
     pub attempts: u32,
     pub accepted_at: i64,
+    /// The app's `hooks_version` the delivery was planned with (0 when unknown): the hook is
+    /// looked up in that version or a newer one.
+    pub hooks_version: i64,
 }
 
 /// A delivery's outcome on its way to the database.
@@ -76,9 +79,17 @@ impl Breaker {
         *self = Breaker::default();
     }
 
+    /// After a cool-down, while the breaker has not closed again: one send at a time (the
+    /// probe).
+    fn probing(&self, threshold: u32, now: Instant) -> bool {
+        self.failures >= threshold && self.open_until(now).is_none()
+    }
+
     fn failure(&mut self, threshold: u32, now: Instant) {
         self.failures += 1;
-        if self.failures >= threshold {
+        // failures of sends that started before the breaker opened do not lengthen it: the
+        // cool-down doubles once per failed probe
+        if self.failures >= threshold && self.open_until(now).is_none() {
             self.cooldown = if self.cooldown.is_zero() {
                 COOLDOWN_MIN
             } else {
@@ -217,7 +228,8 @@ impl Dispatcher {
                 }
             }
             for (app_id, items) in by_app {
-                let hooks = match self.registry.app(app_id).await {
+                let min_version = items.iter().map(|r| r.hooks_version).max().unwrap_or(0);
+                let mut hooks = match self.registry.app(app_id, min_version, false).await {
                     Ok(hooks) => hooks,
                     Err(e) => {
                         tracing::error!(app_id, error = %e, "cannot load the app's hooks; deliveries wait");
@@ -230,6 +242,19 @@ impl Dispatcher {
                         continue;
                     }
                 };
+                // a hook missing or disabled in a copy that may be stale: look again before
+                // dropping anything
+                let stale = items
+                    .iter()
+                    .any(|r| hooks.hooks.get(&r.hook_id).is_none_or(|h| !h.enabled));
+                if stale {
+                    match self.registry.app(app_id, min_version, true).await {
+                        Ok(fresh) => hooks = fresh,
+                        Err(e) => {
+                            tracing::warn!(app_id, error = %e, "cannot re-read the app's hooks")
+                        }
+                    }
+                }
                 for r in items {
                     let hook = hooks.hooks.get(&r.hook_id);
                     let finish = match hook {
@@ -317,11 +342,20 @@ impl Dispatcher {
                 continue;
             };
             let limits = destination.limits();
-            while !queue.is_empty()
-                && sending.len() < limits.concurrency.max(1)
-                && (!limits.ordered || sending.is_empty())
-            {
+            let threshold = self.opts.breaker_threshold.max(1);
+            loop {
                 let now = Instant::now();
+                let concurrency = if self.breaker(&key, |b| b.probing(threshold, now)) {
+                    1
+                } else {
+                    limits.concurrency.max(1)
+                };
+                if queue.is_empty()
+                    || sending.len() >= concurrency
+                    || (limits.ordered && !sending.is_empty())
+                {
+                    break;
+                }
                 let open_until = self.breaker(&key, |b| b.open_until(now));
                 if let Some(until) = open_until {
                     let next_at = now_millis() + until.duration_since(now).as_millis() as i64;
@@ -540,6 +574,7 @@ impl Dispatcher {
                     event,
                     attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
                     accepted_at: row.accepted_at,
+                    hooks_version: 0,
                 });
             }
         }
@@ -724,15 +759,26 @@ mod tests {
         assert!(b.open_until(now).is_none());
         b.failure(5, now);
         assert_eq!(b.open_until(now), Some(now + COOLDOWN_MIN));
+        // failures of sends already under way when it opened do not lengthen the cool-down
         b.failure(5, now);
-        assert_eq!(b.open_until(now), Some(now + COOLDOWN_MIN * 2));
+        b.failure(5, now);
+        assert_eq!(b.open_until(now), Some(now + COOLDOWN_MIN));
+        assert!(!b.probing(5, now));
+        // after the cool-down: one probe at a time; a failed probe doubles the cool-down
+        let later = now + COOLDOWN_MIN;
+        assert!(b.probing(5, later));
+        b.failure(5, later);
+        assert_eq!(b.open_until(later), Some(later + COOLDOWN_MIN * 2));
+        let mut t = later;
         for _ in 0..20 {
-            b.failure(5, now);
+            t += COOLDOWN_MAX;
+            b.failure(5, t);
         }
-        assert_eq!(b.open_until(now), Some(now + COOLDOWN_MAX));
-        assert!(b.open_until(now + COOLDOWN_MAX).is_none());
+        assert_eq!(b.open_until(t), Some(t + COOLDOWN_MAX));
+        assert!(b.open_until(t + COOLDOWN_MAX).is_none());
         b.success();
-        assert!(b.open_until(now).is_none());
+        assert!(b.open_until(t).is_none());
+        assert!(!b.probing(5, t));
         assert_eq!(b.failures, 0);
     }
 }

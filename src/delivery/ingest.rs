@@ -241,6 +241,7 @@ async fn commit(
                 event: event.clone(),
                 attempts: 0,
                 accepted_at: now,
+                hooks_version: versions.get(app_id).copied().unwrap_or(0),
             });
         }
         routed.sort_by_key(|r| r.id);

@@ -54,11 +54,17 @@ impl Registry {
         }
     }
 
-    /// The app's hooks, current within [`RECHECK`].
-    pub async fn app(&self, app_id: i64) -> Result<Arc<AppHooks>, StoreError> {
+    /// The app's hooks: at least at `min_version` (the version an event was fanned out
+    /// with), current within [`RECHECK`] otherwise, and read afresh when `fresh` is set.
+    pub async fn app(
+        &self,
+        app_id: i64,
+        min_version: i64,
+        fresh: bool,
+    ) -> Result<Arc<AppHooks>, StoreError> {
         let mut apps = self.apps.lock().await;
         if let Some((hooks, checked)) = apps.get(&app_id) {
-            if checked.elapsed() < RECHECK {
+            if !fresh && hooks.version >= min_version && checked.elapsed() < RECHECK {
                 return Ok(hooks.clone());
             }
         }

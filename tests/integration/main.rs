@@ -4,6 +4,8 @@ mod api;
 mod checks;
 mod cli;
 mod dashboard;
+mod delivery;
 mod emulator;
 mod health;
+mod resilience;
 mod support;
