@@ -445,6 +445,9 @@ impl Dispatcher {
                     size: d.size,
                 })
                 .collect();
+            self.metrics
+                .outcome_commits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let mut tries = 0;
             while let Err(e) = outbox::complete(&self.db, &self.owner, now, &outcomes).await {
                 tries += 1;

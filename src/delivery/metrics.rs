@@ -24,6 +24,7 @@ pub enum Outcome {
 pub struct Metrics {
     pub events_accepted: AtomicU64,
     pub ingest_commits: AtomicU64,
+    pub outcome_commits: AtomicU64,
     deliveries: [[AtomicU64; 4]; 4],
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
@@ -67,6 +68,11 @@ impl Metrics {
             out,
             "# HELP hookrelay_ingest_commits_total Group commits that stored accepted events.\n# TYPE hookrelay_ingest_commits_total counter\nhookrelay_ingest_commits_total {}",
             self.ingest_commits.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP hookrelay_outcome_commits_total Transactions that recorded delivery outcomes.\n# TYPE hookrelay_outcome_commits_total counter\nhookrelay_outcome_commits_total {}",
+            self.outcome_commits.load(Relaxed)
         );
         let _ = writeln!(
             out,

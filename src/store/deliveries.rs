@@ -239,6 +239,10 @@ pub struct Outcome {
 
 /// Records outcomes in one transaction. Only rows still pending and leased by `owner` change,
 /// so a process whose lease ran out cannot overwrite the outcome of the one that took over.
+///
+/// The commit is not flushed to disk on its own (`synchronous=NORMAL` for this transaction):
+/// the next ingest commit flushes it, and an outcome lost in a crash only means the delivery
+/// is sent again (at least once), never that an accepted event is lost.
 pub async fn complete(
     db: &Db,
     owner: &str,
@@ -249,7 +253,26 @@ pub async fn complete(
         return Ok(());
     }
     let _gate = super::write_gate().await;
-    let mut tx = db.begin().await?;
+    let mut conn = db.acquire().await?;
+    sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut *conn)
+        .await?;
+    let result = record_outcomes(&mut conn, owner, now, outcomes).await;
+    // back to the pool's durable default whatever happened
+    sqlx::query("PRAGMA synchronous = FULL")
+        .execute(&mut *conn)
+        .await?;
+    result
+}
+
+async fn record_outcomes(
+    conn: &mut sqlx::SqliteConnection,
+    owner: &str,
+    now: i64,
+    outcomes: &[Outcome],
+) -> Result<(), StoreError> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
     let delivered: Vec<&Outcome> = outcomes
         .iter()
         .filter(|o| o.finish == Finish::Delivered)

@@ -11,6 +11,8 @@ use crate::check::{self, root_cause, Report};
 
 pub struct Webhook {
     url: String,
+    /// Parsed once, not on every request.
+    parsed: Option<reqwest::Url>,
     app_id: i64,
     hook_id: String,
     api_key: String,
@@ -25,6 +27,7 @@ impl Webhook {
     pub fn new(hook_id: &str, url: &str, app: &AppContext) -> Self {
         Self {
             url: url.to_string(),
+            parsed: reqwest::Url::parse(url).ok(),
             app_id: app.app_id,
             hook_id: hook_id.to_string(),
             api_key: app.api_key.clone(),
@@ -56,9 +59,12 @@ impl Webhook {
             .expect("HMAC takes keys of any length");
         mac.update(json.as_bytes());
         let signature = hex::encode(mac.finalize().into_bytes());
+        let Some(url) = self.parsed.clone() else {
+            return SendResult::Permanent(format!("invalid webhook url {}", self.url));
+        };
         let mut req = self
             .http
-            .post(&self.url)
+            .post(url)
             .timeout(self.timeout)
             .header("content-type", "application/json")
             .header("x-signature", signature)
