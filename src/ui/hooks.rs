@@ -347,27 +347,10 @@ fn HookFormCard(v: HookFormView) -> impl IntoView {
                             <p class="muted small">"External id for the role's trust policy: "<code data-testid="external-id">{app_id}</code></p>
                         </div>
                     </fieldset>
-                })}
+                }.into_any())}
 
-                <fieldset class="events">
-                    <legend>"Event types"</legend>
-                    <p class="muted small">"None ticked: all events, including future ones."</p>
-                    {field_error(&error, "event_types")}
-                    {event_groups().into_iter().map(|(group, names)| view! {
-                        <div class="event-group">
-                            <strong>{group}</strong>
-                            {names.into_iter().map(|n| {
-                                let id = format!("ev-{}", n.replace('.', "-"));
-                                view! {
-                                    <span class="check">
-                                        <input type="checkbox" id=id.clone() name="form[event_types][]" value=n checked=event_types.iter().any(|e| e == n)/>
-                                        <label for=id>{n}</label>
-                                    </span>
-                                }
-                            }).collect_view()}
-                        </div>
-                    }).collect_view()}
-                </fieldset>
+                <EventTypesField selected=event_types error=error.clone()/>
+
 
                 {(hook_type == "kinesis").then(|| view! {
                     <fieldset>
@@ -384,7 +367,7 @@ fn HookFormCard(v: HookFormView) -> impl IntoView {
                             }
                         }).collect_view()}
                     </fieldset>
-                })}
+                }.into_any())}
 
                 <div class="check">
                     <input type="checkbox" id="hook-enabled" name="form[enabled]" value="on" checked=enabled.is_some()/>
@@ -403,9 +386,35 @@ fn HookFormCard(v: HookFormView) -> impl IntoView {
                     <a href=format!("/apps/{app_id}")>"Cancel"</a>
                 </div>
             </form>
-            {report.map(|r| view! { <ReportView r/> })}
+            {report.map(|r| view! { <ReportView r/> }.into_any())}
         </div>
     }
+}
+
+#[component]
+fn EventTypesField(selected: Vec<String>, error: Option<FieldError>) -> impl IntoView {
+    view! {
+        <fieldset class="events">
+                    <legend>"Event types"</legend>
+                    <p class="muted small">"None ticked: all events, including future ones."</p>
+                    {field_error(&error, "event_types")}
+                    {event_groups().into_iter().map(|(group, names)| view! {
+                        <div class="event-group">
+                            <strong>{group}</strong>
+                            {names.into_iter().map(|n| {
+                                let id = format!("ev-{}", n.replace('.', "-"));
+                                view! {
+                                    <span class="check">
+                                        <input type="checkbox" id=id.clone() name="form[event_types][]" value=n checked=selected.iter().any(|e| e == n)/>
+                                        <label for=id>{n}</label>
+                                    </span>
+                                }
+                            }).collect_view()}
+                        </div>
+                    }).collect_view()}
+                </fieldset>
+    }
+    .into_any()
 }
 
 #[component]
