@@ -94,10 +94,12 @@ pub enum InputError {
     NotLoggedIn,
     #[error("Something went wrong on the server; the details are in its log.")]
     Internal,
+    #[error("Tick the box to confirm.")]
+    ConfirmRequired,
 }
 
 impl InputError {
-    const ALL: [(InputError, &'static str); 14] = [
+    const ALL: [(InputError, &'static str); 15] = [
         (Self::InvalidLogin, "invalid_login"),
         (Self::RateLimited, "rate_limited"),
         (Self::EmailInvalid, "email_invalid"),
@@ -112,6 +114,7 @@ impl InputError {
         (Self::AppNameTaken, "app_name_taken"),
         (Self::NotLoggedIn, "not_logged_in"),
         (Self::Internal, "internal"),
+        (Self::ConfirmRequired, "confirm_required"),
     ];
 
     pub fn code(self) -> &'static str {
@@ -141,5 +144,131 @@ mod input_error_tests {
             assert!(!e.to_string().is_empty());
         }
         assert_eq!(InputError::from_code("<script>"), None);
+    }
+}
+
+/// The values of the integration form, as posted (and as carried back in the session flash
+/// when the form is shown again with an error or a test report). Every field is text, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HookForm {
+    pub app_id: i64,
+    /// Empty for a new integration.
+    pub hook_id: String,
+    /// webhook, sqs, sns or kinesis.
+    pub hook_type: String,
+    /// The URL, queue URL, topic ARN or stream ARN.
+    pub target: String,
+    pub region: String,
+    /// keys, resource or role.
+    pub auth_type: String,
+    pub key: String,
+    pub secret: String,
+    pub role_arn: String,
+    pub event_types: Vec<String>,
+    pub kinesis_data_types: Vec<String>,
+    /// A checkbox: present when checked.
+    pub enabled: Option<String>,
+    /// save or test.
+    pub action: String,
+}
+
+/// One step of a connection test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckStep {
+    pub name: String,
+    pub ok: bool,
+    pub millis: u64,
+    pub detail: Option<String>,
+}
+
+/// A connection test's outcome ("Test SQS" and friends).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub ok: bool,
+    pub steps: Vec<CheckStep>,
+    pub error: Option<String>,
+    pub hints: Vec<String>,
+}
+
+/// A refused field of the integration form: the form's field name and the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// What the integration form page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookFormView {
+    pub app_id: i64,
+    pub app_name: String,
+    pub form: HookForm,
+    pub error: Option<FieldError>,
+    pub report: Option<CheckReport>,
+    /// The resource policy to attach for auth type `resource` (JSON), for the typed target.
+    pub policy: String,
+}
+
+/// One integration in the app page's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookSummary {
+    pub id: String,
+    pub hook_type: String,
+    pub target: String,
+    pub enabled: bool,
+    pub event_types: Vec<String>,
+    /// Delivered and failed (or dropped) in the last hour.
+    pub delivered_1h: i64,
+    pub failed_1h: i64,
+    /// Deliveries still to send.
+    pub pending: i64,
+    pub last_error: Option<String>,
+}
+
+/// The app page's "Webhook & Event Configuration" section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HooksOverview {
+    pub hooks: Vec<HookSummary>,
+    pub compression: bool,
+}
+
+/// One row of the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub id: i64,
+    pub hook_id: String,
+    pub hook_type: String,
+    pub event_id: String,
+    pub event_type: String,
+    /// delivered, pending, retrying, failed or dropped.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub latency_ms: Option<i64>,
+    pub payload_preview: Option<String>,
+    /// Unix milliseconds.
+    pub accepted_at: i64,
+}
+
+/// The delivery log page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveriesView {
+    pub app_id: i64,
+    pub app_name: String,
+    pub rows: Vec<DeliveryView>,
+    /// (hook id, label) for the hook filter.
+    pub hooks: Vec<(String, String)>,
+}
+
+/// The display name of a hook type.
+pub fn hook_type_label(hook_type: &str) -> &'static str {
+    match hook_type {
+        "webhook" => "Webhook",
+        "sqs" => "Amazon SQS",
+        "sns" => "Amazon SNS",
+        "kinesis" => "Amazon Kinesis",
+        "pending_message" => "Pending message",
+        _ => "Unknown",
     }
 }

@@ -40,7 +40,7 @@ fn secret_field(body: &Map<String, Value>, name: &str, stored: &str) -> Option<S
 }
 
 /// The credentials a check request names (`<prefix>_auth_type`, `_key`, `_secret`, `_role_arn`).
-fn auth_from(
+pub(crate) fn auth_from(
     body: &Map<String, Value>,
     prefix: &str,
     key: Option<String>,

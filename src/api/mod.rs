@@ -5,7 +5,7 @@
 
 mod app;
 pub mod auth;
-mod check;
+pub(crate) mod check;
 pub mod error;
 pub mod events;
 

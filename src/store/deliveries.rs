@@ -490,6 +490,39 @@ pub async fn redeliver_range(
     Ok(done.rows_affected())
 }
 
+/// One hook's recent health, for the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct HookHealth {
+    pub hook_id: String,
+    /// Delivered since `since`.
+    pub delivered: i64,
+    /// Failed or dropped since `since`.
+    pub failed: i64,
+    /// Still to send (first attempt or retrying).
+    pub pending: i64,
+    /// The error of the hook's newest delivery that has one.
+    pub last_error: Option<String>,
+}
+
+/// Delivered / failed counts since `since`, the backlog and the last error of each hook of the
+/// app that has deliveries.
+pub async fn hook_health(db: &Db, app_id: i64, since: i64) -> Result<Vec<HookHealth>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT d.hook_id,
+                COALESCE(SUM(d.status = 'delivered' AND d.done_at >= ?2), 0) AS delivered,
+                COALESCE(SUM(d.status IN ('failed', 'dropped') AND d.done_at >= ?2), 0) AS failed,
+                COALESCE(SUM(d.status = 'pending'), 0) AS pending,
+                (SELECT l.last_error FROM deliveries l
+                  WHERE l.app_id = d.app_id AND l.hook_id = d.hook_id AND l.last_error IS NOT NULL
+                  ORDER BY l.id DESC LIMIT 1) AS last_error
+         FROM deliveries d WHERE d.app_id = ?1 GROUP BY d.hook_id",
+    )
+    .bind(app_id)
+    .bind(since)
+    .fetch_all(db)
+    .await?)
+}
+
 /// Pending deliveries per app.
 pub async fn backlog(db: &Db) -> Result<Vec<(i64, i64)>, StoreError> {
     Ok(sqlx::query_as(

@@ -1,5 +1,8 @@
 //! The dashboard (Leptos, rendered on the server and hydrated in the browser).
 
+pub mod deliveries;
+pub mod hooks;
+pub mod hooks_sfn;
 pub mod server_fns;
 
 use leptos::prelude::*;
@@ -43,6 +46,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/apps") view=AppsPage ssr=SsrMode::Async/>
                 <Route path=path!("/apps/:id") view=AppPage ssr=SsrMode::Async/>
+                <Route path=path!("/apps/:id/hooks/new") view=hooks::HookNewPage ssr=SsrMode::Async/>
+                <Route path=path!("/apps/:id/hooks/:hook/edit") view=hooks::HookEditPage ssr=SsrMode::Async/>
+                <Route path=path!("/apps/:id/hooks/:hook/delete") view=hooks::HookDeletePage ssr=SsrMode::Async/>
+                <Route path=path!("/apps/:id/deliveries") view=deliveries::DeliveriesPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
@@ -303,10 +310,7 @@ fn AppView(detail: AppDetail) -> impl IntoView {
             </dl>
             <p class="muted small">"Server SDKs sign their requests with the secret; keep it on your servers only."</p>
         </section>
-        <section class="card" aria-labelledby="hooks-title">
-            <h2 id="hooks-title">"Webhook & Event Configuration"</h2>
-            <p class="empty">"No integrations yet."</p>
-        </section>
+        <hooks::HooksSection app_id=app.id/>
     }
 }
 

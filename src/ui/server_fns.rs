@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::dto::{AppDetail, AppSummary, CurrentUser};
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use leptos::prelude::*;
     use tower_sessions::Session;
 

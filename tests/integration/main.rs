@@ -4,6 +4,7 @@ mod api;
 mod checks;
 mod cli;
 mod dashboard;
+mod dashboard_hooks;
 mod delivery;
 mod emulator;
 mod health;
