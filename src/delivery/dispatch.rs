@@ -313,6 +313,8 @@ impl Dispatcher {
         let mut queue: std::collections::VecDeque<Routed> = std::collections::VecDeque::new();
         let mut hook: Option<Arc<RuntimeHook>> = None;
         let mut sending: JoinSet<(Vec<Routed>, Vec<SendResult>)> = JoinSet::new();
+        // what each send task holds, to put back if it panics
+        let mut batches: HashMap<tokio::task::Id, Vec<Routed>> = HashMap::new();
         let mut open = true;
         loop {
             if !open && queue.is_empty() && sending.is_empty() {
@@ -330,10 +332,22 @@ impl Dispatcher {
                     }
                     None => open = false,
                 },
-                Some(joined) = sending.join_next(), if !sending.is_empty() => {
+                Some(joined) = sending.join_next_with_id(), if !sending.is_empty() => {
                     match joined {
-                        Ok((items, results)) => self.finished(&key, items, results),
-                        Err(e) => tracing::error!(error = %e, "a send task failed; its deliveries are retried after their lease"),
+                        Ok((id, (items, results))) => {
+                            batches.remove(&id);
+                            self.finished(&key, items, results);
+                        }
+                        Err(e) => {
+                            // a send that panicked: its deliveries go back to the outbox
+                            tracing::error!(error = %e, "a send task failed; its deliveries are retried");
+                            if let Some(lost) = batches.remove(&e.id()) {
+                                let later = now_millis() + 5_000;
+                                let _ = self.done_tx.send(
+                                    lost.iter().map(|r| done(r, Finish::Postpone { next_at: later })).collect(),
+                                );
+                            }
+                        }
                     }
                 }
             }
@@ -369,7 +383,8 @@ impl Dispatcher {
                 let n = queue.len().min(limits.max_batch.max(1));
                 let batch: Vec<Routed> = queue.drain(..n).collect();
                 let destination = destination.clone();
-                sending.spawn(async move {
+                let held = batch.clone();
+                let task = sending.spawn(async move {
                     let items: Vec<Item> = batch
                         .iter()
                         .map(|r| Item {
@@ -381,6 +396,7 @@ impl Dispatcher {
                     let results = destination.deliver(&items).await;
                     (batch, results)
                 });
+                batches.insert(task.id(), held);
             }
         }
     }
@@ -539,8 +555,15 @@ impl Dispatcher {
             let payloads = match outbox::payloads(&self.db, app_id, &ids).await {
                 Ok(p) => p,
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot read event payloads; the deliveries wait for their lease");
-                    self.in_flight.fetch_sub(rows.len(), Ordering::AcqRel);
+                    tracing::error!(error = %e, "cannot read event payloads; the deliveries wait");
+                    let later = now_millis() + 5_000;
+                    missing.extend(rows.iter().map(|row| Done {
+                        id: row.id,
+                        hook_type: row.hook_type.clone(),
+                        accepted_at: row.accepted_at,
+                        finish: Finish::Postpone { next_at: later },
+                        size: None,
+                    }));
                     continue;
                 }
             };
