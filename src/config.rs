@@ -88,6 +88,10 @@ pub struct ServeOpts {
     /// carries up to 1,000 events).
     #[arg(long, env = "HOOKRELAY_EVENTS_RATE_LIMIT", default_value_t = 600_000)]
     pub events_rate_limit: u32,
+    /// This server's AWS principal (an account root or role ARN), shown in the resource policy
+    /// the dashboard offers for `resource` auth [default: a placeholder to fill in].
+    #[arg(long, env = "HOOKRELAY_AWS_PRINCIPAL")]
+    pub aws_principal: Option<String>,
     #[command(flatten)]
     pub delivery: DeliveryOpts,
 }
@@ -198,6 +202,7 @@ impl Default for ServeOpts {
             secure_cookies: false,
             api_rate_limit: 6000,
             events_rate_limit: 600_000,
+            aws_principal: None,
             delivery: DeliveryOpts::default(),
         }
     }

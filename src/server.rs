@@ -46,6 +46,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Ingest and delivery.
     pub engine: Arc<crate::delivery::Engine>,
+    /// `--aws-principal`: named in the resource policies the dashboard shows.
+    pub aws_principal: Option<String>,
 }
 
 impl AppState {
@@ -155,6 +157,7 @@ pub async fn application(
         default_region,
         http,
         engine,
+        aws_principal: opts.aws_principal.clone().filter(|p| !p.trim().is_empty()),
     };
 
     let session_store = SqliteStore::new(db)

@@ -386,9 +386,9 @@ mod ssr {
             ),
             _ => return String::new(),
         };
-        let principal = std::env::var("HOOKRELAY_AWS_PRINCIPAL")
-            .ok()
-            .filter(|p| !p.is_empty())
+        let principal = state
+            .aws_principal
+            .clone()
             .unwrap_or_else(|| "arn:aws:iam::HOOKRELAY_ACCOUNT_ID:root".into());
         let doc = serde_json::json!({
             "Version": "2012-10-17",
