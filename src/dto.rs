@@ -223,7 +223,13 @@ pub struct HookSummary {
     pub failed_1h: i64,
     /// Deliveries still to send.
     pub pending: i64,
+    /// `pending` is a lower bound: the app has more pending deliveries than the dashboard counts.
+    pub pending_more: bool,
+    /// When a delivery last succeeded within the last hour (unix ms).
+    pub last_success: Option<i64>,
     pub last_error: Option<String>,
+    /// Delivered and failed (or dropped) per 5 minutes over the last hour, oldest first.
+    pub spark: Vec<(i64, i64)>,
 }
 
 /// The app page's "Webhook & Event Configuration" section.

@@ -5,6 +5,8 @@
 //! checker) → `store` (sqlx); server-only modules are behind `ssr` so the
 //! browser bundle (`hydrate`) stays small.
 
+#![recursion_limit = "256"]
+
 pub mod dto;
 pub mod hooks;
 pub mod ui;
@@ -26,14 +28,22 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-/// The browser entry point: hydrates the server-rendered page.
+/// The browser entry point. The pages are rendered on the server and work without JavaScript;
+/// only their interactive parts (`#[island]` components) are hydrated, which the page's script
+/// does right after this returns.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(ui::App);
-    // lets tests (and curious people) see that the page is live
-    if let Some(body) = leptos::prelude::document().body() {
-        let _ = body.set_attribute("data-hydrated", "true");
-    }
+    leptos::mount::hydrate_islands();
+    // Lets tests (and curious people) see that the page is live: set once the islands are
+    // hydrated (the script hydrates them in the microtasks that run before this timer).
+    leptos::prelude::set_timeout(
+        || {
+            if let Some(body) = leptos::prelude::document().body() {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }

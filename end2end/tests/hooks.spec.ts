@@ -18,6 +18,8 @@ const shots = process.env.HOOKRELAY_SCREENSHOTS
 const received: Array<Record<string, unknown>> = [];
 let receiver: http.Server;
 let receiverUrl = '';
+// the receiver's answers come this much later
+let receiverDelayMs = 0;
 
 test.beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
@@ -30,8 +32,10 @@ test.beforeAll(async () => {
       } catch {
         // not JSON: ignored
       }
-      res.writeHead(200);
-      res.end('ok');
+      setTimeout(() => {
+        res.writeHead(200);
+        res.end('ok');
+      }, receiverDelayMs);
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -69,8 +73,38 @@ test('an app gets a webhook integration: test, save, disable, enable', async ({ 
   await page.getByRole('link', { name: 'Webhook', exact: true }).click();
   await hydrated(page);
   await page.getByLabel('Webhook URL').fill(receiverUrl);
+  // the event type filter narrows the checkboxes as you type, and Enter does not submit
+  const filter = page.getByLabel('Find event types');
+  await expect(filter).toBeVisible();
+  await filter.fill('REACTION');
+  await filter.press('Enter');
+  await expect(page.getByLabel('reaction.new', { exact: true })).toBeVisible();
+  await expect(page.getByLabel('message.new', { exact: true })).toBeHidden();
+  await filter.fill('no-such-event');
+  await expect(page.getByText('No event type matches.')).toBeVisible();
+  await filter.fill('');
+  await expect(page.getByText('No event type matches.')).toBeHidden();
+  await expect(page).toHaveURL(/type=webhook$/);
   await page.getByLabel('message.new', { exact: true }).check();
-  await page.getByRole('button', { name: 'Test webhook' }).click();
+  // while the check runs, the button says so (the receiver answers slowly to see it)
+  receiverDelayMs = 1500;
+  // Clicked and read from within the page: Playwright's own click() and locators wait for the
+  // form's navigation, by when the next page has replaced this one.
+  const during = await page.getByTestId('test-button').evaluate(
+    (b: HTMLButtonElement) =>
+      new Promise<{ busy: string | null; shown: string }>((resolve) => {
+        b.click();
+        setTimeout(() => {
+          const shown = Array.from(b.querySelectorAll('span'))
+            .filter((s) => !s.hidden)
+            .map((s) => s.textContent || '')
+            .join('');
+          resolve({ busy: b.getAttribute('aria-busy'), shown });
+        }, 200);
+      }),
+  );
+  expect(during).toEqual({ busy: 'true', shown: 'Testing…' });
+  receiverDelayMs = 0;
   const report = page.getByTestId('check-report');
   await expect(report).toContainText('Test passed');
   await expect(report).toContainText('POST a signed test event');
@@ -85,7 +119,6 @@ test('an app gets a webhook integration: test, save, disable, enable', async ({ 
   await expect(row).toContainText(receiverUrl);
   await expect(row).toContainText('message.new');
   await expect(row).toContainText('Enabled');
-  await page.screenshot({ path: path.join(shots, 'integrations.png'), fullPage: true });
 
   await row.getByRole('button', { name: 'Disable' }).click();
   await expect(row).toContainText('Disabled');
@@ -129,6 +162,14 @@ test('the test event shows in the delivery log, and the integration is deleted a
   }).toPass({ timeout: 10_000 });
   expect(received.some((e) => e.type === 'hookrelay.test')).toBe(true);
   await page.screenshot({ path: path.join(shots, 'delivery-log.png'), fullPage: true });
+
+  // the list's health: the delivery shows in the counts and the sparkline
+  await page.goto(appUrl);
+  const row = page.getByRole('table', { name: 'Integrations' }).getByRole('row').nth(1);
+  await expect(row).toContainText('1 delivered · 0 failed · 0 pending');
+  await expect(row).toContainText('Last success');
+  await expect(row.getByRole('img', { name: /Last hour in 5-minute steps: 1 delivered, 0 failed/ })).toBeVisible();
+  await page.screenshot({ path: path.join(shots, 'integrations.png'), fullPage: true });
 
   await page.goto(appUrl);
   await page.getByRole('link', { name: 'Delete', exact: true }).click();

@@ -273,6 +273,7 @@ async fn record_outcomes(
 ) -> Result<(), StoreError> {
     use sqlx::Connection;
     let mut tx = conn.begin().await?;
+    let mut stats: HashMap<(i64, String), StepStats> = HashMap::new();
     let delivered: Vec<&Outcome> = outcomes
         .iter()
         .filter(|o| o.finish == Finish::Delivered)
@@ -291,8 +292,11 @@ async fn record_outcomes(
         for o in chunk {
             sep.push_bind(o.id);
         }
-        q.push(")");
-        q.build().execute(&mut *tx).await?;
+        q.push(") RETURNING app_id, hook_id");
+        let changed: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        for (app_id, hook_id) in changed {
+            stats.entry((app_id, hook_id)).or_default().delivered += 1;
+        }
     }
     let mut postponed: HashMap<i64, Vec<i64>> = HashMap::new();
     for o in outcomes {
@@ -316,33 +320,94 @@ async fn record_outcomes(
         }
     }
     for o in outcomes {
-        let q = match &o.finish {
+        let (q, error, failed) = match &o.finish {
             Finish::Delivered | Finish::Postpone { .. } => continue,
-            Finish::Retry { next_at, error } => sqlx::query(
-                "UPDATE deliveries SET attempts = attempts + 1, next_at = ?, last_error = ?, size = COALESCE(?, size), lease_until = NULL
-                 WHERE id = ? AND status = 'pending' AND lease_owner = ?",
-            )
-            .bind(next_at)
-            .bind(error)
-            .bind(o.size),
-            Finish::Failed { error } => sqlx::query(
-                "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, done_at = ?, last_error = ?, size = COALESCE(?, size), lease_until = NULL
-                 WHERE id = ? AND status = 'pending' AND lease_owner = ?",
-            )
-            .bind(now)
-            .bind(error)
-            .bind(o.size),
-            Finish::Dropped { error } => sqlx::query(
-                "UPDATE deliveries SET status = 'dropped', done_at = ?, last_error = ?, size = COALESCE(?, size), lease_until = NULL
-                 WHERE id = ? AND status = 'pending' AND lease_owner = ?",
-            )
-            .bind(now)
-            .bind(error)
-            .bind(o.size),
+            Finish::Retry { next_at, error } => (
+                sqlx::query_as(
+                    "UPDATE deliveries SET attempts = attempts + 1, next_at = ?, last_error = ?, size = COALESCE(?, size), lease_until = NULL
+                     WHERE id = ? AND status = 'pending' AND lease_owner = ? RETURNING app_id, hook_id",
+                )
+                .bind(next_at),
+                error,
+                false,
+            ),
+            Finish::Failed { error } => (
+                sqlx::query_as(
+                    "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, done_at = ?, last_error = ?, size = COALESCE(?, size), lease_until = NULL
+                     WHERE id = ? AND status = 'pending' AND lease_owner = ? RETURNING app_id, hook_id",
+                )
+                .bind(now),
+                error,
+                true,
+            ),
+            Finish::Dropped { error } => (
+                sqlx::query_as(
+                    "UPDATE deliveries SET status = 'dropped', done_at = ?, last_error = ?, size = COALESCE(?, size), lease_until = NULL
+                     WHERE id = ? AND status = 'pending' AND lease_owner = ? RETURNING app_id, hook_id",
+                )
+                .bind(now),
+                error,
+                true,
+            ),
         };
-        q.bind(o.id).bind(owner).execute(&mut *tx).await?;
+        let changed: Option<(i64, String)> = q
+            .bind(error)
+            .bind(o.size)
+            .bind(o.id)
+            .bind(owner)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(key) = changed {
+            let step = stats.entry(key).or_default();
+            step.failed += i64::from(failed);
+            step.last_error = Some(error.clone());
+        }
     }
+    add_stats(&mut tx, now, stats).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// What one outcome transaction adds to a hook's current step.
+#[derive(Debug, Default)]
+struct StepStats {
+    delivered: i64,
+    failed: i64,
+    last_error: Option<String>,
+}
+
+/// Length of one `hook_stats` step (5 minutes).
+pub const STEP_MS: i64 = 300_000;
+
+async fn add_stats(
+    tx: &mut Transaction<'_, Sqlite>,
+    now: i64,
+    stats: HashMap<(i64, String), StepStats>,
+) -> Result<(), StoreError> {
+    for ((app_id, hook_id), add) in stats {
+        let success = (add.delivered > 0).then_some(now);
+        let error_at = add.last_error.as_ref().map(|_| now);
+        sqlx::query(
+            "INSERT INTO hook_stats (app_id, hook_id, step, delivered, failed, last_success, last_error, last_error_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (app_id, step, hook_id) DO UPDATE SET
+               delivered = delivered + excluded.delivered,
+               failed = failed + excluded.failed,
+               last_success = COALESCE(excluded.last_success, last_success),
+               last_error = COALESCE(excluded.last_error, last_error),
+               last_error_at = COALESCE(excluded.last_error_at, last_error_at)",
+        )
+        .bind(app_id)
+        .bind(hook_id)
+        .bind(now.div_euclid(STEP_MS))
+        .bind(add.delivered)
+        .bind(add.failed)
+        .bind(success)
+        .bind(add.last_error)
+        .bind(error_at)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -491,36 +556,112 @@ pub async fn redeliver_range(
 }
 
 /// One hook's recent health, for the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HookHealth {
     pub hook_id: String,
-    /// Delivered since `since`.
+    /// Delivered in the window.
     pub delivered: i64,
-    /// Failed or dropped since `since`.
+    /// Failed or dropped in the window.
     pub failed: i64,
-    /// Still to send (first attempt or retrying).
+    /// Still to send (first attempt or retrying), counted up to `PENDING_COUNT_LIMIT`.
     pub pending: i64,
-    /// The error of the hook's newest delivery that has one.
+    /// When a delivery last succeeded in the window (unix ms).
+    pub last_success: Option<i64>,
+    /// The newest error (a retry, failure or drop) in the window.
     pub last_error: Option<String>,
+    /// Delivered and failed (or dropped) per step, oldest first; the last is the current step.
+    pub steps: Vec<(i64, i64)>,
 }
 
-/// Delivered / failed counts since `since`, the backlog and the last error of each hook of the
-/// app that has deliveries.
-pub async fn hook_health(db: &Db, app_id: i64, since: i64) -> Result<Vec<HookHealth>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT d.hook_id,
-                COALESCE(SUM(d.status = 'delivered' AND d.done_at >= ?2), 0) AS delivered,
-                COALESCE(SUM(d.status IN ('failed', 'dropped') AND d.done_at >= ?2), 0) AS failed,
-                COALESCE(SUM(d.status = 'pending'), 0) AS pending,
-                (SELECT l.last_error FROM deliveries l
-                  WHERE l.app_id = d.app_id AND l.hook_id = d.hook_id AND l.last_error IS NOT NULL
-                  ORDER BY l.id DESC LIMIT 1) AS last_error
-         FROM deliveries d WHERE d.app_id = ?1 GROUP BY d.hook_id",
+/// The dashboard counts pending deliveries up to this many per app (then shows "10,000+").
+pub const PENDING_COUNT_LIMIT: i64 = 10_000;
+
+/// Every hook of `app_id` with outcomes in the last `steps` steps (of `STEP_MS`, the current
+/// one included) or deliveries pending. Reads the few `hook_stats` rows of that window, and
+/// the pending deliveries through `deliveries_due`, at most `PENDING_COUNT_LIMIT` + 1 of them.
+pub async fn hook_health(
+    db: &Db,
+    app_id: i64,
+    now: i64,
+    steps: usize,
+) -> Result<Vec<HookHealth>, StoreError> {
+    let current = now.div_euclid(STEP_MS);
+    let first = current + 1 - i64::try_from(steps).unwrap_or(i64::MAX);
+    type StatRow = (
+        String,
+        i64,
+        i64,
+        i64,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+    );
+    let rows: Vec<StatRow> = sqlx::query_as(
+        "SELECT hook_id, step, delivered, failed, last_success, last_error, last_error_at
+         FROM hook_stats WHERE app_id = ?1 AND step >= ?2 ORDER BY step",
     )
     .bind(app_id)
-    .bind(since)
+    .bind(first)
     .fetch_all(db)
-    .await?)
+    .await?;
+    let pending: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT hook_id, COUNT(*) FROM
+           (SELECT hook_id FROM deliveries INDEXED BY deliveries_due
+             WHERE status = 'pending' AND app_id = ?1 LIMIT ?2)
+         GROUP BY hook_id",
+    )
+    .bind(app_id)
+    .bind(PENDING_COUNT_LIMIT + 1)
+    .fetch_all(db)
+    .await?;
+
+    let mut out: Vec<HookHealth> = Vec::new();
+    let mut entry = |hook_id: String| -> usize {
+        match out.iter().position(|h| h.hook_id == hook_id) {
+            Some(i) => i,
+            None => {
+                out.push(HookHealth {
+                    hook_id,
+                    steps: vec![(0, 0); steps],
+                    ..HookHealth::default()
+                });
+                out.len() - 1
+            }
+        }
+    };
+    let mut indexes = Vec::with_capacity(rows.len() + pending.len());
+    for (hook_id, ..) in &rows {
+        indexes.push(entry(hook_id.clone()));
+    }
+    for (hook_id, _) in &pending {
+        indexes.push(entry(hook_id.clone()));
+    }
+    let stat_rows = rows.len();
+    let mut error_at: HashMap<usize, i64> = HashMap::new();
+    for ((_, step, delivered, failed, success, error, at), &i) in rows.into_iter().zip(&indexes) {
+        let h = &mut out[i];
+        h.delivered += delivered;
+        h.failed += failed;
+        h.last_success = h.last_success.max(success);
+        if let Some(slot) = usize::try_from(step - first)
+            .ok()
+            .and_then(|k| h.steps.get_mut(k))
+        {
+            slot.0 += delivered;
+            slot.1 += failed;
+        }
+        // rows come oldest step first: a later one has the newer error
+        if let (Some(error), Some(at)) = (error, at) {
+            if error_at.get(&i).is_none_or(|seen| at >= *seen) {
+                error_at.insert(i, at);
+                h.last_error = Some(error);
+            }
+        }
+    }
+    for ((_, count), &i) in pending.into_iter().zip(&indexes[stat_rows..]) {
+        out[i].pending = count;
+    }
+    Ok(out)
 }
 
 /// Pending deliveries per app.
@@ -549,5 +690,9 @@ pub async fn prune(db: &Db, before: i64) -> Result<(u64, u64), StoreError> {
     .execute(db)
     .await?
     .rows_affected();
+    sqlx::query("DELETE FROM hook_stats WHERE step < ?")
+        .bind(before.div_euclid(STEP_MS))
+        .execute(db)
+        .await?;
     Ok((d, e))
 }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_location, use_params_map, use_query_map};
+use leptos_router::hooks::{use_location, use_query_map};
 
 use super::hooks_sfn::list_deliveries;
 use super::{Layout, LoadError};
@@ -14,15 +14,8 @@ const STATUSES: [&str; 5] = ["delivered", "retrying", "pending", "failed", "drop
 
 #[component]
 pub fn DeliveriesPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(-1)
-    };
+    let id = super::route_i64("id");
     let status = move || query.read().get("status").unwrap_or_default();
     let hook = move || query.read().get("hook_id").unwrap_or_default();
     let redelivered = move || {

@@ -9,8 +9,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::hooks_sfn::*;
-use super::{query_error, FormError, Layout, LoadError};
-use crate::dto::{hook_type_label, CheckReport, FieldError, HookForm, HookFormView, HookSummary};
+use super::{query_error, route_i64, FormError, Layout, LoadError};
+use crate::dto::{
+    format_millis, hook_type_label, CheckReport, FieldError, HookForm, HookFormView, HookSummary,
+};
 use crate::hooks::{ChimeDataType, EVENT_TYPES};
 
 /// "All events", or the first few and how many more.
@@ -19,17 +21,6 @@ pub fn events_summary(events: &[String]) -> String {
         0 => "All events".to_string(),
         1..=3 => events.join(", "),
         n => format!("{} +{} more", events[..3].join(", "), n - 3),
-    }
-}
-
-fn param_i64(name: &'static str) -> impl Fn() -> i64 + Copy + Send + Sync {
-    let params = use_params_map();
-    move || {
-        params
-            .read()
-            .get(name)
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(-1)
     }
 }
 
@@ -108,7 +99,13 @@ fn HookRow(app_id: i64, h: HookSummary) -> impl IntoView {
             </td>
             <td>{events_summary(&h.event_types)}</td>
             <td class="health">
-                {format!("{} delivered · {} failed · {} pending", h.delivered_1h, h.failed_1h, h.pending)}
+                {sparkline(&h.spark)}
+                <span>
+                    {format!("{} delivered · {} failed · {}{} pending", h.delivered_1h, h.failed_1h, h.pending, if h.pending_more { "+" } else { "" })}
+                </span>
+                <span class="muted small">
+                    {h.last_success.map_or_else(|| "No success in the last hour".to_string(), |t| format!("Last success {}", format_millis(t)))}
+                </span>
             </td>
             <td class="muted small">{h.last_error.clone().unwrap_or_else(|| "—".into())}</td>
             <td class="row-actions">
@@ -119,6 +116,66 @@ fn HookRow(app_id: i64, h: HookSummary) -> impl IntoView {
                 <a href=format!("{base}/delete")>"Delete"</a>
             </td>
         </tr>
+    }
+}
+
+/// One bar of the sparkline: x, then the delivered part's top and height, then the failed
+/// part's top and height (stacked above it), in a 60 × 16 box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SparkBar {
+    pub x: u32,
+    pub delivered: (u32, u32),
+    pub failed: (u32, u32),
+}
+
+const SPARK_HEIGHT: u32 = 16;
+const SPARK_STEP: u32 = 5;
+
+/// The bars for counts per step, scaled so that the busiest step fills the height; a step
+/// with any delivery gets at least one pixel of its kind.
+pub fn spark_bars(steps: &[(i64, i64)]) -> Vec<SparkBar> {
+    let max = steps.iter().map(|(d, f)| d + f).max().unwrap_or(0).max(1);
+    let scale = |n: i64| -> u32 {
+        if n <= 0 {
+            0
+        } else {
+            let h = (n * i64::from(SPARK_HEIGHT) + max / 2) / max;
+            u32::try_from(h.clamp(1, i64::from(SPARK_HEIGHT))).unwrap_or(SPARK_HEIGHT)
+        }
+    };
+    steps
+        .iter()
+        .zip(0u32..)
+        .map(|(&(d, f), i)| {
+            let failed_h = scale(f);
+            let delivered_h = scale(d).min(SPARK_HEIGHT - failed_h);
+            let delivered_top = SPARK_HEIGHT - delivered_h;
+            SparkBar {
+                x: i * SPARK_STEP,
+                delivered: (delivered_top, delivered_h),
+                failed: (delivered_top - failed_h, failed_h),
+            }
+        })
+        .collect()
+}
+
+/// The last hour per 5 minutes as a small bar chart, rendered on the server (plain SVG).
+fn sparkline(steps: &[(i64, i64)]) -> impl IntoView {
+    let delivered: i64 = steps.iter().map(|s| s.0).sum();
+    let failed: i64 = steps.iter().map(|s| s.1).sum();
+    let label = format!("Last hour in 5-minute steps: {delivered} delivered, {failed} failed");
+    let width = SPARK_STEP * u32::try_from(steps.len().max(1)).unwrap_or(1);
+    let title = label.clone();
+    view! {
+        <svg class="spark" viewBox=format!("0 0 {width} {SPARK_HEIGHT}") width=width height=SPARK_HEIGHT
+            role="img" aria-label=label data-testid="sparkline">
+            <title>{title}</title>
+            <line x1="0" y1=SPARK_HEIGHT x2=width y2=SPARK_HEIGHT class="spark-base"/>
+            {spark_bars(steps).into_iter().map(|b| view! {
+                <rect x=b.x y=b.delivered.0 width="4" height=b.delivered.1 class="spark-ok"/>
+                <rect x=b.x y=b.failed.0 width="4" height=b.failed.1 class="spark-failed"/>
+            }).collect_view()}
+        </svg>
     }
 }
 
@@ -137,7 +194,7 @@ fn CompressionForm(app_id: i64, on: bool) -> impl IntoView {
 /// `/apps/:id/hooks/new`: the type choice, then (`?type=`) the form.
 #[component]
 pub fn HookNewPage() -> impl IntoView {
-    let id = param_i64("id");
+    let id = route_i64("id");
     let query = use_query_map();
     let kind = move || query.read().get("type").unwrap_or_default();
     view! {
@@ -183,7 +240,7 @@ pub fn HookEditPage() -> impl IntoView {
 
 #[component]
 fn HookFormLoader(hook_id: String, kind: String) -> impl IntoView {
-    let id = param_i64("id");
+    let id = route_i64("id");
     let query = use_query_map();
     let flash = move || query.read().get("flash").is_some();
     let data = Resource::new(
@@ -282,7 +339,6 @@ fn HookFormCard(v: HookFormView) -> impl IntoView {
     } else {
         format!("Edit {label}")
     };
-    let testing = RwSignal::new(false);
     let test_text = test_label(&hook_type);
     let general = error
         .as_ref()
@@ -377,11 +433,7 @@ fn HookFormCard(v: HookFormView) -> impl IntoView {
                 <div class="actions">
                     <button type="submit" class="primary" name="form[action]" value="save">"Save"</button>
                     " "
-                    <button type="submit" name="form[action]" value="test" data-testid="test-button"
-                        aria-busy=move || testing.get().to_string()
-                        on:click=move |_| testing.set(true)>
-                        {move || if testing.get() { "Testing…" } else { test_text }}
-                    </button>
+                    <TestButton label=test_text.to_string()/>
                     " "
                     <a href=format!("/apps/{app_id}")>"Cancel"</a>
                 </div>
@@ -391,28 +443,73 @@ fn HookFormCard(v: HookFormView) -> impl IntoView {
     }
 }
 
-#[component]
+/// The form's test button: a submit button (so it works without JavaScript) that says
+/// "Testing…" once pressed, while the check runs (up to about 2.5 s).
+#[island]
+fn TestButton(label: String) -> impl IntoView {
+    let testing = RwSignal::new(false);
+    view! {
+        <button type="submit" name="form[action]" value="test" data-testid="test-button"
+            aria-busy=move || testing.get().to_string()
+            on:click=move |_| testing.set(true)>
+            <span hidden=testing>{label}</span>
+            <span hidden=move || !testing.get()>"Testing…"</span>
+        </button>
+    }
+}
+
+/// Whether `name` matches what is typed in the event filter (any part, any case).
+pub fn event_matches(filter: &str, name: &str) -> bool {
+    let filter = filter.trim().to_ascii_lowercase();
+    filter.is_empty() || name.contains(&filter)
+}
+
+/// The event types as grouped checkboxes with a filter box. The filter is a browser-side aid:
+/// it is in the page from the start (hidden, keeping its space) and shows once the page is
+/// hydrated, so nothing moves; without JavaScript all the checkboxes are simply there.
+#[island]
 fn EventTypesField(selected: Vec<String>, error: Option<FieldError>) -> impl IntoView {
+    let filter = RwSignal::new(String::new());
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
+    let shown = move |name: &str| event_matches(&filter.read(), name);
     view! {
         <fieldset class="events">
-                    <legend>"Event types"</legend>
-                    <p class="muted small">"None ticked: all events, including future ones."</p>
-                    {field_error(&error, "event_types")}
-                    {event_groups().into_iter().map(|(group, names)| view! {
-                        <div class="event-group">
+            <legend>"Event types"</legend>
+            <p class="muted small">"None ticked: all events, including future ones."</p>
+            {field_error(&error, "event_types")}
+            <div class="event-filter" style:visibility=move || if ready.get() { "visible" } else { "hidden" }>
+                <label for="event-filter">"Find event types"</label>
+                <input id="event-filter" type="search" placeholder="e.g. message or reaction" autocomplete="off"
+                    aria-controls="event-list"
+                    prop:value=move || filter.get()
+                    on:input=move |ev| filter.set(event_target_value(&ev))
+                    // Enter here filters; it must not submit the form (Save is its first button)
+                    on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default() }/>
+            </div>
+            <div id="event-list">
+                {event_groups().into_iter().map(|(group, names)| {
+                    let members = names.clone();
+                    view! {
+                        <div class="event-group" class:filtered-out=move || !members.iter().any(|n| shown(n))>
                             <strong>{group}</strong>
                             {names.into_iter().map(|n| {
                                 let id = format!("ev-{}", n.replace('.', "-"));
                                 view! {
-                                    <span class="check">
+                                    <span class="check" class:filtered-out=move || !shown(n)>
                                         <input type="checkbox" id=id.clone() name="form[event_types][]" value=n checked=selected.iter().any(|e| e == n)/>
                                         <label for=id>{n}</label>
                                     </span>
                                 }
                             }).collect_view()}
                         </div>
-                    }).collect_view()}
-                </fieldset>
+                    }
+                }).collect_view()}
+                <p class="muted small" role="status" class:filtered-out=move || crate::hooks::EVENT_TYPES.iter().any(|e| shown(e.name))>
+                    "No event type matches."
+                </p>
+            </div>
+        </fieldset>
     }
     .into_any()
 }
@@ -443,7 +540,7 @@ fn ReportView(r: CheckReport) -> impl IntoView {
 /// `/apps/:id/hooks/:hook/delete`: asks for confirmation (a required checkbox).
 #[component]
 pub fn HookDeletePage() -> impl IntoView {
-    let id = param_i64("id");
+    let id = route_i64("id");
     let hook = param("hook");
     let error = query_error();
     let data = Resource::new(
@@ -481,5 +578,58 @@ pub fn HookDeletePage() -> impl IntoView {
                 })}
             </Suspense>
         </Layout>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_busiest_step_fills_the_sparkline_and_failures_stack_on_top() {
+        let bars = spark_bars(&[(0, 0), (10, 0), (5, 5), (1, 0)]);
+        assert_eq!(bars.len(), 4);
+        assert_eq!(bars[0].x, 0);
+        assert_eq!(bars[3].x, 15);
+        // nothing: no bar at all
+        assert_eq!(bars[0].delivered.1 + bars[0].failed.1, 0);
+        // the busiest step (10) is the full height, delivered only
+        assert_eq!(bars[1].delivered, (0, 16));
+        assert_eq!(bars[1].failed.1, 0);
+        // 5 + 5 of 10: half each, failed above delivered
+        assert_eq!(bars[2].delivered, (8, 8));
+        assert_eq!(bars[2].failed, (0, 8));
+        // 1 of 10: 1.6 pixels, rounded
+        assert_eq!(bars[3].delivered, (14, 2));
+        // 1 of 100 still shows one pixel
+        assert_eq!(spark_bars(&[(100, 0), (1, 0)])[1].delivered, (15, 1));
+    }
+
+    #[test]
+    fn a_quiet_hour_has_empty_bars_and_a_lone_failure_shows() {
+        assert!(spark_bars(&[(0, 0); 12])
+            .iter()
+            .all(|b| b.delivered.1 == 0 && b.failed.1 == 0));
+        let bars = spark_bars(&[(1000, 1), (0, 0)]);
+        assert_eq!(bars[0].failed.1, 1);
+        assert_eq!(bars[0].delivered.1, 15);
+        assert_eq!(bars[0].failed.0 + bars[0].failed.1, bars[0].delivered.0);
+    }
+
+    #[test]
+    fn the_event_filter_matches_any_part_in_any_case() {
+        assert!(event_matches("", "message.new"));
+        assert!(event_matches("  ", "message.new"));
+        assert!(event_matches("MESS", "message.new"));
+        assert!(event_matches("ion.new", "reaction.new"));
+        assert!(!event_matches("channel", "message.new"));
+    }
+
+    #[test]
+    fn events_summary_names_the_first_three() {
+        assert_eq!(events_summary(&[]), "All events");
+        let names: Vec<String> = ["a.x", "b.x", "c.x", "d.x", "e.x"].map(String::from).into();
+        assert_eq!(events_summary(&names[..2]), "a.x, b.x");
+        assert_eq!(events_summary(&names), "a.x, b.x, c.x +2 more");
     }
 }

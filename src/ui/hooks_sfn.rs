@@ -64,7 +64,10 @@ mod ssr {
             delivered_1h: 0,
             failed_1h: 0,
             pending: 0,
+            pending_more: false,
+            last_success: None,
             last_error: None,
+            spark: Vec::new(),
         }
     }
 
@@ -454,14 +457,20 @@ mod ssr {
     }
 }
 
+/// The health column covers the last hour: twelve 5-minute steps, the current one included.
+#[cfg(feature = "ssr")]
+const SPARK_STEPS: usize = 12;
+
 /// The app page's list of integrations with their health, and the app's hook options.
 #[server(prefix = "/_sfn", endpoint = "hooks")]
 pub async fn list_hooks(app_id: i64) -> Result<HooksOverview, ServerFnError> {
     use crate::hooks::store as hook_store;
-    use crate::ui::server_fns::ssr::{internal, require_user};
+    use crate::ui::server_fns::ssr::{internal, require_app};
 
-    let (state, _) = require_user().await?;
-    let hooks = hook_store::list(&state.db, &state.master_key, app_id)
+    let Some((state, _, app)) = require_app(app_id).await? else {
+        return Ok(HooksOverview::default());
+    };
+    let hooks = hook_store::list(&state.db, &state.master_key, app.id)
         .await
         .map_err(internal)?;
     let legacy = match hook_store::legacy(&state.db, &state.master_key, app_id).await {
@@ -469,19 +478,24 @@ pub async fn list_hooks(app_id: i64) -> Result<HooksOverview, ServerFnError> {
         Err(crate::store::StoreError::NotFound) => return Ok(HooksOverview::default()),
         Err(e) => return Err(internal(e)),
     };
-    let since = crate::store::now_millis() - 3_600_000;
-    let health = crate::store::deliveries::hook_health(&state.db, app_id, since)
+    let now = crate::store::now_millis();
+    let health = crate::store::deliveries::hook_health(&state.db, app.id, now, SPARK_STEPS)
         .await
         .map_err(internal)?;
+    let pending: i64 = health.iter().map(|x| x.pending).sum();
+    let pending_more = pending > crate::store::deliveries::PENDING_COUNT_LIMIT;
     let hooks = hooks
         .iter()
         .map(|h| {
             let mut s = ssr::summary(h);
+            s.pending_more = pending_more;
             if let Some(x) = health.iter().find(|x| x.hook_id == h.id) {
                 s.delivered_1h = x.delivered;
                 s.failed_1h = x.failed;
                 s.pending = x.pending;
+                s.last_success = x.last_success;
                 s.last_error = x.last_error.clone();
+                s.spark = x.steps.clone();
             }
             s
         })
@@ -502,13 +516,9 @@ pub async fn load_hook_form(
     flash: bool,
 ) -> Result<Option<HookFormView>, ServerFnError> {
     use crate::hooks::patch;
-    use crate::ui::server_fns::ssr::{internal, require_user, session};
+    use crate::ui::server_fns::ssr::{require_app, session};
 
-    let (state, _) = require_user().await?;
-    let Some(app) = crate::store::apps::get(&state.db, app_id)
-        .await
-        .map_err(internal)?
-    else {
+    let Some((state, _, app)) = require_app(app_id).await? else {
         return Ok(None);
     };
     let carried: Option<ssr::Flash> = if flash {
@@ -704,13 +714,9 @@ pub async fn list_deliveries(
 ) -> Result<Option<DeliveriesView>, ServerFnError> {
     use crate::dto::{hook_type_label, DeliveryView};
     use crate::store::deliveries::{self, ListFilter};
-    use crate::ui::server_fns::ssr::{internal, require_user};
+    use crate::ui::server_fns::ssr::{internal, require_app};
 
-    let (state, _) = require_user().await?;
-    let Some(app) = crate::store::apps::get(&state.db, app_id)
-        .await
-        .map_err(internal)?
-    else {
+    let Some((state, _, app)) = require_app(app_id).await? else {
         return Ok(None);
     };
     let status = match status.as_str() {

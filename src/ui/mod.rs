@@ -23,7 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -52,6 +52,19 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/apps/:id/deliveries") view=deliveries::DeliveriesPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
+    }
+}
+
+/// The integer route parameter `name` (as in `/apps/:id`); -1, which names nothing, when it is
+/// not a number.
+fn route_i64(name: &'static str) -> impl Fn() -> i64 + Copy + Send + Sync {
+    let params = use_params_map();
+    move || {
+        params
+            .read()
+            .get(name)
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(-1)
     }
 }
 
@@ -98,7 +111,6 @@ fn Logo() -> impl IntoView {
 
 #[component]
 fn SetupPage() -> impl IntoView {
-    let action = ServerAction::<SetupAdmin>::new();
     let error = query_error();
     view! {
         <Title text="Create the admin account"/>
@@ -106,39 +118,57 @@ fn SetupPage() -> impl IntoView {
             <h1>"Create the admin account"</h1>
             <p class="muted">"This Hookrelay has no administrator yet. The account you create here manages apps and their event hooks."</p>
             <FormError error/>
-            <ActionForm action>
-                <label for="setup-email">"Email"</label>
-                <input id="setup-email" type="email" name="email" autocomplete="username" required/>
-                <label for="setup-password">"Password"</label>
-                <input id="setup-password" type="password" name="password" autocomplete="new-password" minlength="8" required/>
-                <label for="setup-password-confirm">"Repeat the password"</label>
-                <input id="setup-password-confirm" type="password" name="password_confirm" autocomplete="new-password" minlength="8" required/>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>"Create the admin account"</button>
-            </ActionForm>
+            <SetupForm/>
         </Centered>
+    }
+}
+
+/// The first-run form: sent by the page's script when it runs (the button is disabled while
+/// it is under way), else as a plain form post.
+#[island]
+fn SetupForm() -> impl IntoView {
+    let action = ServerAction::<SetupAdmin>::new();
+    view! {
+        <ActionForm action>
+            <label for="setup-email">"Email"</label>
+            <input id="setup-email" type="email" name="email" autocomplete="username" required/>
+            <label for="setup-password">"Password"</label>
+            <input id="setup-password" type="password" name="password" autocomplete="new-password" minlength="8" required/>
+            <label for="setup-password-confirm">"Repeat the password"</label>
+            <input id="setup-password-confirm" type="password" name="password_confirm" autocomplete="new-password" minlength="8" required/>
+            <button type="submit" class="primary" disabled=move || action.pending().get()>"Create the admin account"</button>
+        </ActionForm>
     }
 }
 
 #[component]
 fn LoginPage() -> impl IntoView {
-    let action = ServerAction::<Login>::new();
     let error = query_error();
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
+    let next = query.read_untracked().get("next").unwrap_or_default();
     view! {
         <Title text="Log in"/>
         <Centered>
             <h1>"Log in"</h1>
             <FormError error/>
-            <ActionForm action>
-                <input type="hidden" name="next" value=next/>
-                <label for="login-email">"Email"</label>
-                <input id="login-email" type="email" name="email" autocomplete="username" required/>
-                <label for="login-password">"Password"</label>
-                <input id="login-password" type="password" name="password" autocomplete="current-password" required/>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>"Log in"</button>
-            </ActionForm>
+            <LoginForm next/>
         </Centered>
+    }
+}
+
+/// The login form (`next`: where to go once logged in), enhanced like the first-run form.
+#[island]
+fn LoginForm(next: String) -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    view! {
+        <ActionForm action>
+            <input type="hidden" name="next" value=next/>
+            <label for="login-email">"Email"</label>
+            <input id="login-email" type="email" name="email" autocomplete="username" required/>
+            <label for="login-password">"Password"</label>
+            <input id="login-password" type="password" name="password" autocomplete="current-password" required/>
+            <button type="submit" class="primary" disabled=move || action.pending().get()>"Log in"</button>
+        </ActionForm>
     }
 }
 
@@ -242,15 +272,8 @@ fn LoadError(message: String) -> impl IntoView {
 
 #[component]
 fn AppPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(-1)
-    };
+    let id = route_i64("id");
     let reveal = move || query.read().get("reveal").is_some();
     let detail = Resource::new(move || (id(), reveal()), |(id, reveal)| get_app(id, reveal));
     view! {

@@ -40,6 +40,17 @@ pub(crate) mod ssr {
         }
     }
 
+    /// The logged-in administrator and the app `app_id`; `None` when there is no such app.
+    pub async fn require_app(
+        app_id: i64,
+    ) -> Result<Option<(AppState, UserRow, crate::dto::AppSummary)>, ServerFnError> {
+        let (state, user) = require_user().await?;
+        let app = store::apps::get(&state.db, app_id)
+            .await
+            .map_err(internal)?;
+        Ok(app.map(|app| (state, user, app)))
+    }
+
     /// Logs the error and hides its details from the browser.
     pub fn internal(e: impl std::fmt::Display) -> ServerFnError {
         tracing::error!(error = %e, "dashboard request failed");
@@ -230,11 +241,7 @@ pub async fn get_app(id: i64, reveal: bool) -> Result<Option<AppDetail>, ServerF
     use self::ssr::*;
     use secrecy::ExposeSecret;
 
-    let (state, user) = require_user().await?;
-    let Some(app) = crate::store::apps::get(&state.db, id)
-        .await
-        .map_err(internal)?
-    else {
+    let Some((state, user, app)) = require_app(id).await? else {
         return Ok(None);
     };
     let api_secret = if reveal {

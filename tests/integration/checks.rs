@@ -194,28 +194,7 @@ async fn check_sns_publishes_or_says_publishing_failed() {
 async fn check_kinesis_describes_and_puts_a_record() {
     let app = TestApp::spawn().await;
     let a = ApiClient::new(&app, "Chat").await;
-    let kinesis = aws_sdk_kinesis::Client::new(&aws_config().await);
-    let name = format!("check-{}", uuid::Uuid::new_v4().simple());
-    kinesis
-        .create_stream()
-        .stream_name(&name)
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
-    let arn = loop {
-        let d = kinesis
-            .describe_stream_summary()
-            .stream_name(&name)
-            .send()
-            .await
-            .unwrap();
-        let s = d.stream_description_summary().unwrap();
-        if s.stream_status().as_str() == "ACTIVE" {
-            break s.stream_arn().to_string();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let (_, arn) = crate::support::create_stream("check").await;
     let body = check(
         &a,
         "/check_kinesis",

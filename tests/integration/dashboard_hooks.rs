@@ -458,3 +458,191 @@ async fn hook_forms_need_a_login() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn sns_with_a_resource_policy_and_kinesis_with_a_role_are_tested_and_saved() {
+    use crate::support::{aws_config, create_stream, iam_role};
+    let (_app, b, api) = fixture().await;
+    let id = api.app_id.to_string();
+    let config = aws_config().await;
+    let topic = aws_sdk_sns::Client::new(&config)
+        .create_topic()
+        .name(format!("dash-{}", uuid::Uuid::new_v4().simple()))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+
+    // SNS, resource policy: the test runs with Hookrelay's own credentials, and the page shows
+    // the policy to attach, naming the topic
+    let sns = |action: &'static str| {
+        vec![
+            ("form[hook_type]", "sns"),
+            ("form[target]", topic.as_str()),
+            ("form[auth_type]", "resource"),
+            ("form[action]", action),
+        ]
+    };
+    let to = post_hook(&b, &hook_form(&id, &sns("test"))).await;
+    let page = b.get(&to).await;
+    assert!(page.body.contains("Test passed"), "{}", page.body);
+    let policy = page
+        .body
+        .split("data-testid=\"policy\"")
+        .nth(1)
+        .and_then(|p| p.split("</pre>").next())
+        .unwrap_or_default();
+    assert!(
+        policy.contains("sns:Publish") && policy.contains(&topic),
+        "policy {policy:?} in {}",
+        page.body
+    );
+    assert_eq!(
+        post_hook(&b, &hook_form(&id, &sns("save"))).await,
+        format!("/apps/{id}")
+    );
+
+    // Kinesis, role: assumed with the app id as external id, which the form shows
+    let (_, stream) = create_stream("dash").await;
+    let role = iam_role(&id, &["kinesis:*"]).await;
+    let form_page = b.get(&format!("/apps/{id}/hooks/new?type=kinesis")).await;
+    assert!(
+        form_page
+            .body
+            .contains(&format!("data-testid=\"external-id\">{id}<")),
+        "{}",
+        form_page.body
+    );
+    let kin = |action: &'static str| {
+        vec![
+            ("form[hook_type]", "kinesis"),
+            ("form[target]", stream.as_str()),
+            ("form[auth_type]", "role"),
+            ("form[role_arn]", role.as_str()),
+            ("form[kinesis_data_types][]", "ChannelMessage"),
+            ("form[action]", action),
+        ]
+    };
+    let to = post_hook(&b, &hook_form(&id, &kin("test"))).await;
+    let page = b.get(&to).await;
+    assert!(page.body.contains("Test passed"), "{}", page.body);
+    assert_eq!(
+        post_hook(&b, &hook_form(&id, &kin("save"))).await,
+        format!("/apps/{id}")
+    );
+
+    let hooks = api.get_app().await["event_hooks"].clone();
+    assert_eq!(hooks[0]["hook_type"], "sns");
+    assert_eq!(hooks[0]["sns_topic_arn"], topic.as_str());
+    assert_eq!(hooks[0]["sns_auth_type"], "resource");
+    assert_eq!(hooks[1]["hook_type"], "kinesis");
+    assert_eq!(hooks[1]["kinesis_stream_arn"], stream.as_str());
+    assert_eq!(hooks[1]["kinesis_auth_type"], "role");
+    assert_eq!(hooks[1]["kinesis_role_arn"], role.as_str());
+    assert_eq!(hooks[1]["kinesis_data_types"], json!(["ChannelMessage"]));
+    let list = b.get(&format!("/apps/{id}")).await.body;
+    for shown in [
+        "Amazon SNS",
+        "Amazon Kinesis",
+        topic.as_str(),
+        stream.as_str(),
+    ] {
+        assert!(list.contains(shown), "{shown} not in {list}");
+    }
+}
+
+#[tokio::test]
+async fn the_list_shows_each_integrations_health_with_a_sparkline() {
+    let (_app, b, api) = fixture().await;
+    let id = api.app_id.to_string();
+    let (ok_url, _) = receiver(0).await;
+    let (bad_url, _) = receiver(usize::MAX).await;
+    let ok_hook = add_webhook(&b, &api, &ok_url).await;
+    let bad_hook = add_webhook(&b, &api, &bad_url).await;
+    for _ in 0..3 {
+        assert_eq!(post_event(&api, "message.new").await, 2);
+    }
+    wait_for_status(
+        &b,
+        api.app_id,
+        &format!("hook_id={bad_hook}&status=failed"),
+        "failed",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let page = loop {
+        let page = b.get(&format!("/apps/{id}")).await.body;
+        if page.matches(" failed · 0 pending").count() == 2 {
+            break page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "deliveries still pending: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let row = |hook: &str| {
+        page.split(&format!("data-hook-id=\"{hook}\""))
+            .nth(1)
+            .and_then(|r| r.split("</tr>").next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let ok = row(&ok_hook);
+    assert!(ok.contains("3 delivered · 0 failed · 0 pending"), "{ok}");
+    assert!(ok.contains("Last success "), "{ok}");
+    assert!(
+        ok.contains("aria-label=\"Last hour in 5-minute steps: 3 delivered, 0 failed\""),
+        "{ok}"
+    );
+    // twelve steps, two bars each; the newest step has the deliveries: a full-height bar
+    assert_eq!(ok.matches("<rect").count(), 24, "{ok}");
+    assert!(
+        ok.contains("x=\"55\" y=\"0\" width=\"4\" height=\"16\" class=\"spark-ok\""),
+        "{ok}"
+    );
+    let bad = row(&bad_hook);
+    assert!(bad.contains("0 delivered · 3 failed · 0 pending"), "{bad}");
+    assert!(bad.contains("No success in the last hour"), "{bad}");
+    assert!(bad.contains("HTTP 500"), "{bad}");
+    assert!(
+        bad.contains("x=\"55\" y=\"0\" width=\"4\" height=\"16\" class=\"spark-failed\""),
+        "{bad}"
+    );
+}
+
+#[tokio::test]
+async fn the_event_type_picker_has_a_filter_and_keeps_the_ticked_types() {
+    let (_app, b, api) = fixture().await;
+    let page = b
+        .get(&format!("/apps/{}/hooks/new?type=webhook", api.app_id))
+        .await
+        .body;
+    // the filter box is there from the server render (hidden until the page is interactive),
+    // labelled, and not a form field
+    assert!(
+        page.contains("<label for=\"event-filter\">Find event types</label>"),
+        "{page}"
+    );
+    let filter = page
+        .split("id=\"event-filter\"")
+        .nth(1)
+        .and_then(|r| r.split('>').next())
+        .unwrap_or_default();
+    assert!(!filter.contains("name="), "{filter}");
+    assert!(page.contains("visibility:hidden"), "{page}");
+    // every event type is a checkbox, none ticked (all events)
+    let boxes = page.matches("name=\"form[event_types][]\"").count();
+    assert_eq!(boxes, hookrelay::hooks::EVENT_TYPES.len());
+    // nothing is filtered out on the server; only "no match" is hidden
+    assert!(!page.contains("check filtered-out"), "{page}");
+    assert!(page.matches("class=\"check\"").count() >= boxes, "{page}");
+    let before = page
+        .split("No event type matches.")
+        .next()
+        .unwrap_or_default();
+    let tag = before.rsplit("<p").next().unwrap_or_default();
+    assert!(tag.contains("filtered-out"), "{tag}");
+}

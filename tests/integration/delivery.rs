@@ -1116,31 +1116,8 @@ async fn kinesis_delivery() {
     let app = TestApp::spawn().await;
     let a = ApiClient::new(&app, "Chat").await;
     let kinesis = aws_sdk_kinesis::Client::new(&aws_config().await);
-    let name = format!("deliver-{}", uuid::Uuid::new_v4().simple());
-    kinesis
-        .create_stream()
-        .stream_name(&name)
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
-    let kinesis = &kinesis;
+    let (name, arn) = crate::support::create_stream("deliver").await;
     let name = name.as_str();
-    let arn = eventually("stream ACTIVE", WAIT, || async move {
-        let d = kinesis
-            .describe_stream_summary()
-            .stream_name(name)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let s = d.stream_description_summary().unwrap();
-        if s.stream_status().as_str() == "ACTIVE" {
-            Ok(s.stream_arn().to_string())
-        } else {
-            Err(s.stream_status().as_str().to_string())
-        }
-    })
-    .await;
     set_hooks(
         &a,
         json!([{"id": "k", "hook_type": "kinesis", "enabled": true, "event_types": [],

@@ -273,6 +273,39 @@ pub async fn create_queue(name: &str) -> String {
         .unwrap()
 }
 
+/// A fresh one-shard emulator stream, once ACTIVE; returns its name and ARN.
+pub async fn create_stream(prefix: &str) -> (String, String) {
+    let kinesis = aws_sdk_kinesis::Client::new(&aws_config().await);
+    let name = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
+    kinesis
+        .create_stream()
+        .stream_name(&name)
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let d = kinesis
+            .describe_stream_summary()
+            .stream_name(&name)
+            .send()
+            .await
+            .unwrap();
+        let s = d.stream_description_summary().unwrap();
+        if s.stream_status().as_str() == "ACTIVE" {
+            let arn = s.stream_arn().to_string();
+            return (name, arn);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stream {name} still {}",
+            s.stream_status().as_str()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 fn policy(actions: &[&str]) -> String {
     serde_json::json!({
         "Version": "2012-10-17",
