@@ -78,6 +78,22 @@ ensure_node() {
   fi
 }
 
+# wasm-opt from npm's binaryen: Debian's binaryen (108) breaks hydration (toolchain.md), and
+# the npm package installs in seconds where `cargo install wasm-opt` takes ten minutes.
+BINARYEN_VERSION="132.0.0"
+WASM_OPT="$ROOT/target/tools/binaryen/node_modules/.bin/wasm-opt"
+ensure_wasm_opt() {
+  if [ -x "$WASM_OPT" ] && "$WASM_OPT" --version | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+    return
+  fi
+  ensure_node
+  log "installing wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+  mkdir -p "$ROOT/target/tools/binaryen"
+  (cd "$ROOT/target/tools/binaryen" && npm install --no-audit --no-fund --loglevel=error \
+    --no-save --prefix . "binaryen@$BINARYEN_VERSION")
+  [ -x "$WASM_OPT" ] || die "wasm-opt is missing after installing binaryen"
+}
+
 ensure_node_modules() {
   ensure_node
   if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ] ||
@@ -165,6 +181,14 @@ build_site() {
   rm -rf "$site"
   mkdir -p "$site/pkg"
   wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" --out-name hookrelay "$wasm"
+  # Shrink for size; the features are the ones Rust's wasm32 target emits (and wasm-bindgen's
+  # externref glue needs reference types).
+  ensure_wasm_opt
+  log "optimising the browser bundle (wasm-opt -Oz)"
+  "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    -o "$site/pkg/hookrelay_bg.opt.wasm" "$site/pkg/hookrelay_bg.wasm"
+  mv "$site/pkg/hookrelay_bg.opt.wasm" "$site/pkg/hookrelay_bg.wasm"
   cp "$ROOT/style/main.css" "$site/pkg/hookrelay.css"
   cp -r "$ROOT/public/." "$site/"
   log "wasm: $(stat -c %s "$site/pkg/hookrelay_bg.wasm") bytes, $(gzip -9c "$site/pkg/hookrelay_bg.wasm" | wc -c) bytes gzip"

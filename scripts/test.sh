@@ -70,10 +70,19 @@ FAILED=$((FAILED + ${counts#* }))
 
 log "Playwright end-to-end tests"
 build_site
+# The browser bundle's budget (issue 7): at most 400 KB gzip.
+wasm_gzip=$(gzip -9c target/site/pkg/hookrelay_bg.wasm | wc -c)
+if [ "$wasm_gzip" -le $((400 * 1024)) ]; then
+  log "wasm budget: $wasm_gzip bytes gzip, within 400 KB"
+  PASSED=$((PASSED + 1))
+else
+  step_failed "wasm budget: $wasm_gzip bytes gzip, over 400 KB"
+fi
 ensure_chromium
 ensure_node_modules
 E2E_PORT=$(free_port)
 export E2E_PORT
+export E2E_PYTHON="$TOOLS_VENV/bin/python"  # boto3 for end2end/aws.py (ensure_sdk_tools)
 set +e
 (cd end2end && npx playwright test --reporter=list) 2>&1 | tee target/e2e.log
 rc=${PIPESTATUS[0]}
