@@ -8,6 +8,9 @@
 //! 2. SQS throughput against the AWS emulator (`AWS_ENDPOINT_URL`), next to the emulator's own
 //!    ceiling measured with a bare SDK client;
 //! 3. latency at a fixed rate: single-event `POST /events`, accept → delivered at the sink;
+//! 4. the dashboard: the app page (credentials, integrations with their health over the last
+//!    hour, which by then covers every delivery above) rendered on the server, from a number
+//!    of concurrent logged-in clients;
 //!
 //! then the server's peak RSS and its exit on SIGTERM, and prints a markdown summary.
 //! It uses no Hookrelay internals: only the CLI and the HTTP API.
@@ -67,6 +70,12 @@ struct Args {
     /// Duration of the latency run.
     #[arg(long, default_value_t = 10)]
     latency_seconds: u64,
+    /// App page requests in the dashboard run.
+    #[arg(long, default_value_t = 5000)]
+    pages: usize,
+    /// Concurrent clients in the dashboard run.
+    #[arg(long, default_value_t = 50)]
+    page_concurrency: usize,
     /// Skip the SQS run (it is skipped anyway when AWS_ENDPOINT_URL is not set).
     #[arg(long)]
     skip_sqs: bool,
@@ -1178,6 +1187,158 @@ async fn latency_run(args: &Args, api: &Arc<Api>, sink: &Sink, url: &str) -> Res
 }
 
 // ---------------------------------------------------------------------------------------------
+// The dashboard: server-rendered app page under concurrent load
+
+const ADMIN_EMAIL: &str = "bench@example.com";
+const ADMIN_PASSWORD: &str = "bench password 1";
+
+/// `hookrelay user create`: the administrator the dashboard run logs in as.
+fn create_admin(bin: &Path, dir: &Path) -> Result<()> {
+    let out = std::process::Command::new(bin)
+        .args(["user", "create", "--email", ADMIN_EMAIL, "--data-dir"])
+        .arg(dir)
+        .env("HOOKRELAY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("HOOKRELAY_LOG", "warn")
+        .env_remove("HOOKRELAY_DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`hookrelay user create` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+struct PageResult {
+    rate: f64,
+    concurrency: usize,
+    latencies: Vec<Duration>,
+    bytes: usize,
+}
+
+/// Logs in through the login form (no JavaScript: a form post answered with a redirect and
+/// the session cookie), then requests the app page `args.pages` times from
+/// `args.page_concurrency` clients, checking each answer is the full page.
+async fn dashboard_run(args: &Args, base: &str, app_id: &str) -> Result<PageResult> {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(args.page_concurrency * 2)
+        .build()
+        .map_err(|e| format!("HTTP client: {}", chain(&e)))?;
+    let res = http
+        .post(format!("{base}/_sfn/login"))
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .map_err(|e| format!("POST /_sfn/login: {}", chain(&e)))?;
+    let cookie = res
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if cookie.is_empty() {
+        return Err(format!(
+            "logging in gave no session cookie (HTTP {})",
+            res.status()
+        ));
+    }
+    let url = format!("{base}/apps/{app_id}");
+    let fetch = {
+        let (http, url, cookie) = (http.clone(), url.clone(), cookie.clone());
+        move || {
+            let (http, url, cookie) = (http.clone(), url.clone(), cookie.clone());
+            async move {
+                let started = Instant::now();
+                let res = http
+                    .get(&url)
+                    .header(reqwest::header::COOKIE, cookie)
+                    .send()
+                    .await
+                    .map_err(|e| format!("GET {url}: {}", chain(&e)))?;
+                let status = res.status();
+                let body = res
+                    .text()
+                    .await
+                    .map_err(|e| format!("GET {url}: {}", chain(&e)))?;
+                let took = started.elapsed();
+                if !status.is_success()
+                    || !body.contains("Event Configuration")
+                    || !body.contains("delivered")
+                {
+                    return Err(format!(
+                        "GET {url}: HTTP {status}, not the app page with its integrations ({} bytes)",
+                        body.len()
+                    ));
+                }
+                Ok::<_, String>((took, body.len()))
+            }
+        }
+    };
+    // warm-up: connections, the page's first render
+    for _ in 0..20 {
+        fetch().await?;
+    }
+    eprintln!(
+        "dashboard run: {} app page requests from {} concurrent clients",
+        args.pages, args.page_concurrency
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.page_concurrency {
+        let (next, fetch, total) = (next.clone(), fetch.clone(), args.pages);
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            let mut bytes = 0;
+            while next.fetch_add(1, Ordering::Relaxed) < total {
+                let (took, n) = fetch().await?;
+                mine.push(took);
+                bytes = n;
+            }
+            Ok::<_, String>((mine, bytes))
+        }));
+    }
+    let mut latencies = Vec::with_capacity(args.pages);
+    let mut bytes = 0;
+    for w in workers {
+        let (mine, n) = w
+            .await
+            .map_err(|e| format!("a page client failed: {e}"))??;
+        latencies.extend(mine);
+        bytes = bytes.max(n);
+    }
+    let rate = per_second(latencies.len(), started.elapsed());
+    latencies.sort();
+    println!(
+        "dashboard: {} app pages ({} bytes each) from {} clients, {} pages/s: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
+        latencies.len(),
+        bytes,
+        args.page_concurrency,
+        thousands(rate),
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.90)),
+        ms(percentile(&latencies, 0.99)),
+        ms(percentile(&latencies, 1.0)),
+    );
+    Ok(PageResult {
+        rate,
+        concurrency: args.page_concurrency,
+        latencies,
+        bytes,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 
 struct Report {
     posters: usize,
@@ -1185,6 +1346,7 @@ struct Report {
     webhook: WebhookResult,
     sqs: std::result::Result<SqsResult, String>,
     latency: LatencyResult,
+    pages: PageResult,
     rss: Option<u64>,
     exit: (String, bool),
     sink_requests: u64,
@@ -1289,6 +1451,25 @@ fn print_summary(r: &Report) -> bool {
         ),
         "—".into(),
     ));
+    let p = &r.pages;
+    targets += 1;
+    let page_p99 = percentile(&p.latencies, 0.99);
+    let p_ok = !p.latencies.is_empty() && page_p99 <= Duration::from_millis(10);
+    met += usize::from(p_ok);
+    rows.push((
+        format!(
+            "app page SSR ({} bytes), {} concurrent, p50 / p99",
+            thousands(p.bytes as f64),
+            p.concurrency
+        ),
+        format!(
+            "{} / {} ms ({} pages/s)",
+            ms(percentile(&p.latencies, 0.50)),
+            ms(page_p99),
+            thousands(p.rate)
+        ),
+        format!("p99 ≤ 10 ms ({})", verdict(p_ok)),
+    ));
     rows.push((
         "peak RSS of hookrelay (VmHWM)".into(),
         r.rss.map_or("unknown".into(), |b| {
@@ -1337,8 +1518,8 @@ async fn run(args: Args) -> Result<bool> {
     if args.events == 0 || args.posters == 0 || args.rate == 0 || args.latency_seconds == 0 {
         return Err("--events, --posters, --rate and --latency-seconds must be positive".into());
     }
-    if args.sqs_senders == 0 {
-        return Err("--sqs-senders must be positive".into());
+    if args.sqs_senders == 0 || args.pages == 0 || args.page_concurrency == 0 {
+        return Err("--sqs-senders, --pages and --page-concurrency must be positive".into());
     }
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -1349,6 +1530,7 @@ async fn run(args: Args) -> Result<bool> {
 
     let dir = DataDir::create()?;
     let creds = create_app(&args.bin, &dir.0)?;
+    create_admin(&args.bin, &dir.0)?;
     let (sink, sink_url) = Sink::start(&creds.api_secret).await?;
     let mut server = Server::start(&args.bin, &dir.0, &http).await?;
     eprintln!(
@@ -1382,10 +1564,11 @@ async fn run(args: Args) -> Result<bool> {
             (false, Some(endpoint)) => Ok(sqs_run(&args, &api, &endpoint).await?),
         };
         let latency = latency_run(&args, &api, &sink, &sink_url).await?;
-        Ok::<_, String>((webhook, sqs, latency))
+        let pages = dashboard_run(&args, &server.base, &creds.id).await?;
+        Ok::<_, String>((webhook, sqs, latency, pages))
     }
     .await;
-    let (webhook, sqs, latency) = match result {
+    let (webhook, sqs, latency, pages) = match result {
         Ok(r) => r,
         Err(e) => {
             let tail = server.log_tail(30);
@@ -1406,6 +1589,7 @@ async fn run(args: Args) -> Result<bool> {
         webhook,
         sqs,
         latency,
+        pages,
         rss,
         exit,
         sink_requests: sink.requests.load(Ordering::Relaxed),
