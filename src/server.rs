@@ -192,6 +192,7 @@ pub async fn application(
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
         .layer(sessions)
+        .layer(middleware::map_request(add_request_cache))
         .with_state(state);
     // `//app` (an SDK base URL with a trailing slash) is `/app`: collapse slashes before routing.
     let app = Router::new().fallback_service(
@@ -318,6 +319,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Sends page visits where they belong: to the first-run page while there is no admin, to the
+/// Gives each request its own cache of the dashboard's per-request lookups.
+async fn add_request_cache(mut req: axum::extract::Request) -> axum::extract::Request {
+    req.extensions_mut()
+        .insert(crate::ui::server_fns::ssr::RequestCache::default());
+    req
+}
+
 /// login page without a session, away from login/setup with one. Server functions check the
 /// session themselves; this only covers the pages rendered on the server.
 async fn page_guard(

@@ -25,14 +25,34 @@ pub(crate) mod ssr {
             .map_err(|e| ServerFnError::new(format!("no session: {e}")))
     }
 
+    /// Lookups made once per request: a page renders several server functions, and each needs
+    /// the logged-in user (and most the app). `server::application` puts a fresh one in every
+    /// request's extensions.
+    #[derive(Clone, Default)]
+    pub struct RequestCache {
+        user: std::sync::Arc<tokio::sync::OnceCell<Option<UserRow>>>,
+        app: std::sync::Arc<std::sync::Mutex<Option<crate::dto::AppSummary>>>,
+    }
+
+    fn request_cache() -> Option<RequestCache> {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestCache>().cloned())
+    }
+
     /// The logged-in administrator, or `NotLoggedIn`.
     pub async fn require_user() -> Result<(AppState, UserRow), ServerFnError> {
         let state = state();
         let session = session().await?;
         let id = session.get::<i64>(SESSION_USER).await.ok().flatten();
-        let user = match id {
-            Some(id) => store::users::by_id(&state.db, id).await.map_err(internal)?,
-            None => None,
+        let load = || async {
+            match id {
+                Some(id) => store::users::by_id(&state.db, id).await.map_err(internal),
+                None => Ok(None),
+            }
+        };
+        let user = match request_cache() {
+            Some(cache) => cache.user.get_or_try_init(load).await?.clone(),
+            None => load().await?,
         };
         match user {
             Some(user) => Ok((state, user)),
@@ -45,9 +65,23 @@ pub(crate) mod ssr {
         app_id: i64,
     ) -> Result<Option<(AppState, UserRow, crate::dto::AppSummary)>, ServerFnError> {
         let (state, user) = require_user().await?;
-        let app = store::apps::get(&state.db, app_id)
-            .await
-            .map_err(internal)?;
+        let cache = request_cache();
+        let cached = cache.as_ref().and_then(|c| {
+            let app = c.app.lock().unwrap_or_else(|p| p.into_inner());
+            app.clone().filter(|a| a.id == app_id)
+        });
+        let app = match cached {
+            Some(app) => Some(app),
+            None => {
+                let app = store::apps::get(&state.db, app_id)
+                    .await
+                    .map_err(internal)?;
+                if let (Some(c), Some(a)) = (&cache, &app) {
+                    *c.app.lock().unwrap_or_else(|p| p.into_inner()) = Some(a.clone());
+                }
+                app
+            }
+        };
         Ok(app.map(|app| (state, user, app)))
     }
 
