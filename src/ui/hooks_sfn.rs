@@ -67,7 +67,7 @@ mod ssr {
             pending_more: false,
             last_success: None,
             last_error: None,
-            spark: Vec::new(),
+            spark: vec![(0, 0); super::SPARK_STEPS],
         }
     }
 
