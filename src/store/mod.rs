@@ -3,6 +3,7 @@
 
 pub mod apps;
 pub mod deliveries;
+pub mod sessions;
 pub mod users;
 
 use std::str::FromStr;
@@ -39,8 +40,12 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
+    // An embedded database cannot drop a connection the way a server can, so the pool does not
+    // ping each one before handing it out: that would be a second round trip to the
+    // connection's thread for every query.
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(opts)
         .await?;
