@@ -81,6 +81,11 @@ pub struct ServeOpts {
     /// Mark the session cookie Secure (set this when users reach Hookrelay over HTTPS).
     #[arg(long, env = "HOOKRELAY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+    /// How long this process trusts its in-memory copy of a dashboard session before reading
+    /// the sessions table again: the longest another process sharing the database may go on
+    /// accepting a session this one logged out (`0s`: always read the table).
+    #[arg(long, env = "HOOKRELAY_SESSION_CACHE", default_value = "10s", value_parser = parse_duration)]
+    pub session_cache: Duration,
     /// API requests allowed per app per minute (reported in the x-ratelimit-* headers).
     #[arg(long, env = "HOOKRELAY_API_RATE_LIMIT", default_value_t = 6000)]
     pub api_rate_limit: u32,
@@ -200,6 +205,7 @@ impl Default for ServeOpts {
             listen: "127.0.0.1:3000".parse().expect("valid address"),
             site_root: None,
             secure_cookies: false,
+            session_cache: Duration::from_secs(10),
             api_rate_limit: 6000,
             events_rate_limit: 600_000,
             aws_principal: None,

@@ -48,6 +48,10 @@ pub struct AppState {
     pub engine: Arc<crate::delivery::Engine>,
     /// `--aws-principal`: named in the resource policies the dashboard shows.
     pub aws_principal: Option<String>,
+    /// The dashboard's users, remembered once read.
+    pub users: Arc<store::users::UserCache>,
+    /// The hook lists the dashboard shows, kept per app while its hooks do not change.
+    pub hook_lists: Arc<crate::hooks::store::MaskedLists>,
 }
 
 impl AppState {
@@ -158,6 +162,8 @@ pub async fn application(
         http,
         engine,
         aws_principal: opts.aws_principal.clone().filter(|p| !p.trim().is_empty()),
+        users: Arc::default(),
+        hook_lists: Arc::default(),
     };
 
     let session_store = SqliteStore::new(db)
@@ -170,6 +176,8 @@ pub async fn application(
             .clone()
             .continuously_delete_expired(tokio::time::Duration::from_secs(3600))
     });
+    let session_store =
+        crate::store::sessions::CachedSessionStore::new(session_store, opts.session_cache);
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("hookrelay_session")
         .with_http_only(true)
@@ -344,8 +352,8 @@ async fn page_guard(
     if !is_page {
         return next.run(req).await;
     }
-    let has_users = match store::users::count(&state.db).await {
-        Ok(n) => n > 0,
+    let has_users = match state.users.any_exist(&state.db).await {
+        Ok(any) => any,
         Err(e) => {
             tracing::error!(error = %e, "cannot count users");
             return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();

@@ -1,5 +1,9 @@
 //! Dashboard administrators.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
 use super::{is_unique_violation, now_millis, Db, StoreError};
 use crate::auth::Email;
 use crate::dto::InputError;
@@ -74,4 +78,43 @@ pub async fn by_id(db: &Db, id: i64) -> Result<Option<UserRow>, StoreError> {
         email,
         password_hash,
     }))
+}
+
+/// What the dashboard asks about users on every page, remembered by this process: a user row
+/// never changes and is never deleted (nothing here or in the CLI does either), so a row once
+/// read, and the fact that some user exists, stay true for every process sharing the database.
+#[derive(Debug, Default)]
+pub struct UserCache {
+    any: AtomicBool,
+    by_id: Mutex<HashMap<i64, UserRow>>,
+}
+
+impl UserCache {
+    /// Is there any user (else the dashboard sends everyone to the first-run form)?
+    pub async fn any_exist(&self, db: &Db) -> Result<bool, StoreError> {
+        if self.any.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let any = count(db).await? > 0;
+        if any {
+            self.any.store(true, Ordering::Relaxed);
+        }
+        Ok(any)
+    }
+
+    /// The user `id` (the one a session names).
+    pub async fn by_id(&self, db: &Db, id: i64) -> Result<Option<UserRow>, StoreError> {
+        if let Some(user) = self.known().get(&id) {
+            return Ok(Some(user.clone()));
+        }
+        let user = by_id(db, id).await?;
+        if let Some(user) = &user {
+            self.known().insert(id, user.clone());
+        }
+        Ok(user)
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<i64, UserRow>> {
+        self.by_id.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }

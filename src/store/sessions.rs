@@ -1,0 +1,209 @@
+//! Dashboard sessions: the `sessions` table (tower-sessions' SQLite store) behind a short-lived
+//! in-memory copy, so that a page view does not read the table every time.
+//!
+//! Writes go to the table first and then to the copy; a logout leaves a tombstone in the copy.
+//! A copy is trusted for `ttl` only: that bounds how long another process sharing the database
+//! may go on accepting a session this one ended. A `ttl` of zero turns the copy off.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// Above this many entries, a write first drops the stale ones (and all, if none is stale).
+const MAX_ENTRIES: usize = 10_000;
+
+#[derive(Debug, Clone)]
+struct Entry {
+    /// `None`: deleted (a tombstone).
+    record: Option<Record>,
+    at: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub struct CachedSessionStore {
+    inner: SqliteStore,
+    ttl: Duration,
+    entries: Arc<Mutex<HashMap<Id, Entry>>>,
+}
+
+impl CachedSessionStore {
+    pub fn new(inner: SqliteStore, ttl: Duration) -> Self {
+        Self {
+            inner,
+            ttl,
+            entries: Arc::default(),
+        }
+    }
+
+    fn entries(&self) -> MutexGuard<'_, HashMap<Id, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remembers what the table holds for `id` as of `read_at`, unless something newer is
+    /// already remembered (a save or delete that raced with the read).
+    fn remember(&self, id: Id, record: Option<Record>, read_at: Instant) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries();
+        if entries.get(&id).is_some_and(|e| e.at > read_at) {
+            return;
+        }
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(&id) {
+            let ttl = self.ttl;
+            entries.retain(|_, e| e.at.elapsed() < ttl);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            id,
+            Entry {
+                record,
+                at: read_at,
+            },
+        );
+    }
+
+    /// The remembered record of `id`: `Some(None)` for a remembered absence.
+    fn recall(&self, id: &Id) -> Option<Option<Record>> {
+        let entries = self.entries();
+        let entry = entries.get(id)?;
+        if entry.at.elapsed() >= self.ttl {
+            return None;
+        }
+        let live = entry
+            .record
+            .as_ref()
+            .filter(|r| r.expiry_date > time::OffsetDateTime::now_utc());
+        Some(live.cloned())
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for CachedSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.inner.create(record).await?;
+        self.remember(record.id, Some(record.clone()), Instant::now());
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.inner.save(record).await?;
+        self.remember(record.id, Some(record.clone()), Instant::now());
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        if let Some(known) = self.recall(id) {
+            return Ok(known);
+        }
+        let read_at = Instant::now();
+        let record = self.inner.load(id).await?;
+        self.remember(*id, record.clone(), read_at);
+        Ok(record)
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        // the tombstone first: a load racing with this delete cannot bring the record back
+        self.remember(*id, None, Instant::now());
+        self.inner.delete(id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn stores(ttl: Duration) -> (tempfile::TempDir, SqliteStore, CachedSessionStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let db = crate::store::connect(&url).await.unwrap();
+        let inner = SqliteStore::new(db);
+        inner.migrate().await.unwrap();
+        let cached = CachedSessionStore::new(inner.clone(), ttl);
+        (dir, inner, cached)
+    }
+
+    fn record(minutes: i64) -> Record {
+        let mut data = HashMap::new();
+        data.insert("user".to_string(), serde_json::json!(7));
+        Record {
+            id: Id::default(),
+            data,
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_is_served_from_memory_until_the_ttl_then_read_again() {
+        let (_dir, table, cached) = stores(Duration::from_millis(300)).await;
+        let mut r = record(10);
+        cached.create(&mut r).await.unwrap();
+        assert_eq!(table.load(&r.id).await.unwrap(), Some(r.clone()));
+
+        // removed behind this process's back (another process sharing the database)
+        table.delete(&r.id).await.unwrap();
+        assert_eq!(cached.load(&r.id).await.unwrap(), Some(r.clone()));
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(cached.load(&r.id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_logout_is_seen_at_once_even_while_the_copy_is_fresh() {
+        let (_dir, table, cached) = stores(Duration::from_secs(60)).await;
+        let mut r = record(10);
+        cached.create(&mut r).await.unwrap();
+        assert!(cached.load(&r.id).await.unwrap().is_some());
+        cached.delete(&r.id).await.unwrap();
+        assert_eq!(cached.load(&r.id).await.unwrap(), None);
+        assert_eq!(table.load(&r.id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_read_older_than_a_save_does_not_replace_it() {
+        let (_dir, _table, cached) = stores(Duration::from_secs(60)).await;
+        let before_save = Instant::now();
+        let r = record(10);
+        cached.save(&r).await.unwrap();
+        // a load that began before the save finishes after it, with the old (absent) row
+        cached.remember(r.id, None, before_save);
+        assert_eq!(cached.load(&r.id).await.unwrap(), Some(r.clone()));
+        // a newer read does replace it
+        cached.remember(r.id, None, Instant::now());
+        assert_eq!(cached.load(&r.id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_expired_session_is_not_served_from_memory() {
+        let (_dir, _table, cached) = stores(Duration::from_secs(60)).await;
+        let r = record(-1);
+        cached.remember(r.id, Some(r.clone()), Instant::now());
+        assert_eq!(cached.load(&r.id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_zero_ttl_always_reads_the_table() {
+        let (_dir, table, cached) = stores(Duration::ZERO).await;
+        let mut r = record(10);
+        cached.create(&mut r).await.unwrap();
+        assert_eq!(cached.load(&r.id).await.unwrap(), Some(r.clone()));
+        table.delete(&r.id).await.unwrap();
+        assert_eq!(cached.load(&r.id).await.unwrap(), None);
+        assert!(cached.entries().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_copy_stays_bounded() {
+        let (_dir, _table, cached) = stores(Duration::from_secs(60)).await;
+        for _ in 0..MAX_ENTRIES + 5 {
+            let r = record(10);
+            cached.remember(r.id, Some(r), Instant::now());
+        }
+        assert!(cached.entries().len() <= MAX_ENTRIES);
+    }
+}
