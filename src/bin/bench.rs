@@ -1426,7 +1426,7 @@ fn print_summary(r: &Report) -> bool {
     let l = &r.latency;
     targets += 1;
     let p99 = percentile(&l.delivered, 0.99);
-    let l_ok = l.missing == 0 && !l.delivered.is_empty() && p99 <= Duration::from_millis(25);
+    let l_ok = l.missing == 0 && !l.delivered.is_empty() && p99 <= Duration::from_millis(10);
     met += usize::from(l_ok);
     rows.push((
         format!(
@@ -1440,7 +1440,7 @@ fn print_summary(r: &Report) -> bool {
             ms(p99),
             ms(percentile(&l.delivered, 1.0))
         ),
-        format!("p99 ≤ 25 ms ({})", verdict(l_ok)),
+        format!("p99 ≤ 10 ms ({})", verdict(l_ok)),
     ));
     rows.push((
         "POST /events (1 event) p50 / p99".into(),

@@ -6,6 +6,8 @@
 //! writes. An invalid hook changes nothing. Keys and secrets are sealed with the master key,
 //! bound to `hook:<app>:<id>` (or `app:<app>:settings`).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use sqlx::{Sqlite, Transaction};
 
@@ -163,6 +165,80 @@ where
             .map_err(|e| StoreError::Corrupt(format!("settings secrets of app {app_id}: {e}")))?;
     }
     Ok(settings)
+}
+
+/// The app options the dashboard shows beside the hooks, and the version of its hooks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppOptions {
+    pub payload_compression: bool,
+    /// `hooks_version`: bumped by every change to the app's hooks or settings.
+    pub hooks_version: i64,
+}
+
+/// The app and its options, in one read (the app page shows both).
+pub async fn app_with_options(
+    db: &Db,
+    app_id: i64,
+) -> Result<Option<(crate::dto::AppSummary, AppOptions)>, StoreError> {
+    let Some((app, json, hooks_version)) =
+        crate::store::apps::get_with_settings(db, app_id).await?
+    else {
+        return Ok(None);
+    };
+    let settings: LegacySettings = serde_json::from_str(&json)
+        .map_err(|e| StoreError::Corrupt(format!("settings of app {app_id}: {e}")))?;
+    let options = AppOptions {
+        payload_compression: settings.enable_hook_payload_compression,
+        hooks_version,
+    };
+    Ok(Some((app, options)))
+}
+
+/// Each app's hooks as the dashboard lists them (keys and secrets masked), kept for as long as
+/// the app's `hooks_version` stays the same. Every change of an app's hooks goes through
+/// [`apply`], which bumps the version in the same transaction, so a list read at a version is
+/// the list at that version, for every process sharing the database.
+#[derive(Debug, Default)]
+pub struct MaskedLists {
+    lists: std::sync::Mutex<std::collections::HashMap<i64, VersionedList>>,
+}
+
+/// An app's masked hooks and the `hooks_version` they were read at.
+type VersionedList = (i64, Arc<Vec<EventHook>>);
+
+impl MaskedLists {
+    /// The hooks of `app_id` at `version` (as read with the app, just before).
+    pub async fn get(
+        &self,
+        db: &Db,
+        key: &MasterKey,
+        app_id: i64,
+        version: i64,
+    ) -> Result<Arc<Vec<EventHook>>, StoreError> {
+        if let Some((v, list)) = self.lists().get(&app_id) {
+            if *v == version {
+                return Ok(list.clone());
+            }
+        }
+        // a change between the app's read and this one gives a newer list: kept under the
+        // older version it is only used until the next page reads the newer version
+        let list: Arc<Vec<EventHook>> = Arc::new(
+            list(db, key, app_id)
+                .await?
+                .into_iter()
+                .map(patch::masked)
+                .collect(),
+        );
+        let mut lists = self.lists();
+        if lists.get(&app_id).is_none_or(|(v, _)| *v <= version) {
+            lists.insert(app_id, (version, list.clone()));
+        }
+        Ok(list)
+    }
+
+    fn lists(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, VersionedList>> {
+        self.lists.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Applies `change` to the app atomically; returns how many hooks the app has now when the

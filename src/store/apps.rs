@@ -104,6 +104,24 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<AppSummary>, StoreError> {
     Ok(row.map(summary))
 }
 
+/// The app, its settings JSON (read by `hooks::store`) and its `hooks_version`, in one read.
+pub async fn get_with_settings(
+    db: &Db,
+    id: i64,
+) -> Result<Option<(AppSummary, String, i64)>, StoreError> {
+    let row: Option<(i64, String, String, i64, String, i64)> = sqlx::query_as(
+        "SELECT id, name, api_key, created_at, settings, hooks_version FROM apps WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(
+        row.map(|(id, name, api_key, created_at, settings, version)| {
+            (summary((id, name, api_key, created_at)), settings, version)
+        }),
+    )
+}
+
 pub async fn by_api_key(db: &Db, api_key: &str) -> Result<Option<AppSummary>, StoreError> {
     let row: Option<Row> =
         sqlx::query_as("SELECT id, name, api_key, created_at FROM apps WHERE api_key = ?")

@@ -587,33 +587,54 @@ pub async fn hook_health(
 ) -> Result<Vec<HookHealth>, StoreError> {
     let current = now.div_euclid(STEP_MS);
     let first = current + 1 - i64::try_from(steps).unwrap_or(i64::MAX);
-    type StatRow = (
+    // One read for both parts (a query is a round trip to the connection's thread): the
+    // hour's stats (kind 0, oldest step first) and the pending count per hook (kind 1, the
+    // count in `step`), counted from the due index up to PENDING_COUNT_LIMIT + 1.
+    type Row = (
+        i64,
         String,
         i64,
-        i64,
-        i64,
+        Option<i64>,
+        Option<i64>,
         Option<i64>,
         Option<String>,
         Option<i64>,
     );
-    let rows: Vec<StatRow> = sqlx::query_as(
-        "SELECT hook_id, step, delivered, failed, last_success, last_error, last_error_at
-         FROM hook_stats WHERE app_id = ?1 AND step >= ?2 ORDER BY step",
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT 0, hook_id, step, delivered, failed, last_success, last_error, last_error_at
+           FROM hook_stats WHERE app_id = ?1 AND step >= ?2
+         UNION ALL
+         SELECT 1, hook_id, COUNT(*), NULL, NULL, NULL, NULL, NULL FROM
+           (SELECT hook_id FROM deliveries INDEXED BY deliveries_due
+             WHERE status = 'pending' AND app_id = ?1 LIMIT ?3)
+           GROUP BY hook_id
+         ORDER BY 1, 3",
     )
     .bind(app_id)
     .bind(first)
-    .fetch_all(db)
-    .await?;
-    let pending: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT hook_id, COUNT(*) FROM
-           (SELECT hook_id FROM deliveries INDEXED BY deliveries_due
-             WHERE status = 'pending' AND app_id = ?1 LIMIT ?2)
-         GROUP BY hook_id",
-    )
-    .bind(app_id)
     .bind(PENDING_COUNT_LIMIT + 1)
     .fetch_all(db)
     .await?;
+    let (stat_rows, pending_rows): (Vec<Row>, Vec<Row>) =
+        rows.into_iter().partition(|row| row.0 == 0);
+    let rows: Vec<_> = stat_rows
+        .into_iter()
+        .map(|(_, hook, step, delivered, failed, success, error, at)| {
+            (
+                hook,
+                step,
+                delivered.unwrap_or(0),
+                failed.unwrap_or(0),
+                success,
+                error,
+                at,
+            )
+        })
+        .collect();
+    let pending: Vec<(String, i64)> = pending_rows
+        .into_iter()
+        .map(|(_, hook, count, ..)| (hook, count))
+        .collect();
 
     let mut out: Vec<HookHealth> = Vec::new();
     let mut entry = |hook_id: String| -> usize {

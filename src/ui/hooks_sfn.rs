@@ -464,20 +464,16 @@ const SPARK_STEPS: usize = 12;
 /// The app page's list of integrations with their health, and the app's hook options.
 #[server(prefix = "/_sfn", endpoint = "hooks")]
 pub async fn list_hooks(app_id: i64) -> Result<HooksOverview, ServerFnError> {
-    use crate::hooks::store as hook_store;
-    use crate::ui::server_fns::ssr::{internal, require_app};
+    use crate::ui::server_fns::ssr::{internal, require_app_options};
 
-    let Some((state, _, app)) = require_app(app_id).await? else {
+    let Some((state, _, app, options)) = require_app_options(app_id).await? else {
         return Ok(HooksOverview::default());
     };
-    let hooks = hook_store::list(&state.db, &state.master_key, app.id)
+    let hooks = state
+        .hook_lists
+        .get(&state.db, &state.master_key, app.id, options.hooks_version)
         .await
         .map_err(internal)?;
-    let legacy = match hook_store::legacy(&state.db, &state.master_key, app_id).await {
-        Ok(l) => l,
-        Err(crate::store::StoreError::NotFound) => return Ok(HooksOverview::default()),
-        Err(e) => return Err(internal(e)),
-    };
     let now = crate::store::now_millis();
     let health = crate::store::deliveries::hook_health(&state.db, app.id, now, SPARK_STEPS)
         .await
@@ -502,7 +498,7 @@ pub async fn list_hooks(app_id: i64) -> Result<HooksOverview, ServerFnError> {
         .collect();
     Ok(HooksOverview {
         hooks,
-        compression: legacy.enable_hook_payload_compression,
+        compression: options.payload_compression,
     })
 }
 

@@ -11,9 +11,10 @@ pub(crate) mod ssr {
     use leptos::prelude::*;
     use tower_sessions::Session;
 
-    use crate::dto::InputError;
+    use crate::dto::{AppSummary, InputError};
+    use crate::hooks::store::AppOptions;
     use crate::server::{AppState, SESSION_USER};
-    use crate::store::{self, users::UserRow, StoreError};
+    use crate::store::{users::UserRow, StoreError};
 
     pub fn state() -> AppState {
         expect_context::<AppState>()
@@ -31,7 +32,7 @@ pub(crate) mod ssr {
     #[derive(Clone, Default)]
     pub struct RequestCache {
         user: std::sync::Arc<tokio::sync::OnceCell<Option<UserRow>>>,
-        app: std::sync::Arc<std::sync::Mutex<Option<crate::dto::AppSummary>>>,
+        app: std::sync::Arc<std::sync::Mutex<Option<(AppSummary, AppOptions)>>>,
     }
 
     fn request_cache() -> Option<RequestCache> {
@@ -46,7 +47,7 @@ pub(crate) mod ssr {
         let id = session.get::<i64>(SESSION_USER).await.ok().flatten();
         let load = || async {
             match id {
-                Some(id) => store::users::by_id(&state.db, id).await.map_err(internal),
+                Some(id) => state.users.by_id(&state.db, id).await.map_err(internal),
                 None => Ok(None),
             }
         };
@@ -63,17 +64,26 @@ pub(crate) mod ssr {
     /// The logged-in administrator and the app `app_id`; `None` when there is no such app.
     pub async fn require_app(
         app_id: i64,
-    ) -> Result<Option<(AppState, UserRow, crate::dto::AppSummary)>, ServerFnError> {
+    ) -> Result<Option<(AppState, UserRow, AppSummary)>, ServerFnError> {
+        Ok(require_app_options(app_id)
+            .await?
+            .map(|(state, user, app, _)| (state, user, app)))
+    }
+
+    /// `require_app` with the app's options (read in the same query).
+    pub async fn require_app_options(
+        app_id: i64,
+    ) -> Result<Option<(AppState, UserRow, AppSummary, AppOptions)>, ServerFnError> {
         let (state, user) = require_user().await?;
         let cache = request_cache();
         let cached = cache.as_ref().and_then(|c| {
             let app = c.app.lock().unwrap_or_else(|p| p.into_inner());
-            app.clone().filter(|a| a.id == app_id)
+            app.clone().filter(|(a, _)| a.id == app_id)
         });
         let app = match cached {
             Some(app) => Some(app),
             None => {
-                let app = store::apps::get(&state.db, app_id)
+                let app = crate::hooks::store::app_with_options(&state.db, app_id)
                     .await
                     .map_err(internal)?;
                 if let (Some(c), Some(a)) = (&cache, &app) {
@@ -82,7 +92,7 @@ pub(crate) mod ssr {
                 app
             }
         };
-        Ok(app.map(|app| (state, user, app)))
+        Ok(app.map(|(app, options)| (state, user, app, options)))
     }
 
     /// Logs the error and hides its details from the browser.
