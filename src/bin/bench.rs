@@ -76,6 +76,10 @@ struct Args {
     /// Concurrent clients in the dashboard run.
     #[arg(long, default_value_t = 50)]
     page_concurrency: usize,
+    /// App pages per second in the paced dashboard run that follows (each request sent on
+    /// time, however many are in flight); 0 skips it.
+    #[arg(long, default_value_t = 1000)]
+    page_rate: u32,
     /// Skip the SQS run (it is skipped anyway when AWS_ENDPOINT_URL is not set).
     #[arg(long)]
     skip_sqs: bool,
@@ -1219,6 +1223,9 @@ struct PageResult {
     concurrency: usize,
     latencies: Vec<Duration>,
     bytes: usize,
+    /// The paced run: its rate and its latencies (sorted).
+    paced_rate: u32,
+    paced: Vec<Duration>,
 }
 
 /// Logs in through the login form (no JavaScript: a form post answered with a redirect and
@@ -1330,12 +1337,58 @@ async fn dashboard_run(args: &Args, base: &str, app_id: &str) -> Result<PageResu
         ms(percentile(&latencies, 0.99)),
         ms(percentile(&latencies, 1.0)),
     );
+    let paced = paced_pages(args, &fetch).await?;
     Ok(PageResult {
+        paced_rate: args.page_rate,
+        paced,
         rate,
         concurrency: args.page_concurrency,
         latencies,
         bytes,
     })
+}
+
+/// Requests the app page `args.page_rate` times a second for 5 s, each on time whatever the
+/// earlier ones are doing: the page's latency when the server is busy but not saturated.
+async fn paced_pages<F, Fut>(args: &Args, fetch: &F) -> Result<Vec<Duration>>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(Duration, usize)>> + Send + 'static,
+{
+    if args.page_rate == 0 {
+        return Ok(Vec::new());
+    }
+    let total = args.page_rate as usize * 5;
+    eprintln!(
+        "paced dashboard run: {} app pages/s for 5 s",
+        args.page_rate
+    );
+    let mut ticker =
+        tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.page_rate)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::with_capacity(total);
+    for _ in 0..total {
+        ticker.tick().await;
+        tasks.push(tokio::spawn(fetch()));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    for task in tasks {
+        let (took, _) = task
+            .await
+            .map_err(|e| format!("a paced page request failed: {e}"))??;
+        latencies.push(took);
+    }
+    latencies.sort();
+    println!(
+        "dashboard: {} app pages at {}/s: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
+        latencies.len(),
+        args.page_rate,
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.90)),
+        ms(percentile(&latencies, 0.99)),
+        ms(percentile(&latencies, 1.0)),
+    );
+    Ok(latencies)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1470,6 +1523,17 @@ fn print_summary(r: &Report) -> bool {
         ),
         format!("p99 ≤ 10 ms ({})", verdict(p_ok)),
     ));
+    if !p.paced.is_empty() {
+        rows.push((
+            format!("app page SSR at {}/s (paced), p50 / p99", p.paced_rate),
+            format!(
+                "{} / {} ms",
+                ms(percentile(&p.paced, 0.50)),
+                ms(percentile(&p.paced, 0.99))
+            ),
+            "—".into(),
+        ));
+    }
     rows.push((
         "peak RSS of hookrelay (VmHWM)".into(),
         r.rss.map_or("unknown".into(), |b| {
