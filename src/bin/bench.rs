@@ -1525,7 +1525,10 @@ fn print_summary(r: &Report) -> bool {
     ));
     if !p.paced.is_empty() {
         rows.push((
-            format!("app page SSR at {}/s (paced), p50 / p99", p.paced_rate),
+            format!(
+                "app page SSR at {}/s (paced), p50 / p99",
+                thousands(f64::from(p.paced_rate))
+            ),
             format!(
                 "{} / {} ms",
                 ms(percentile(&p.paced, 0.50)),
