@@ -150,6 +150,26 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// "p50 A ms, p90 B ms, p99 C ms, max D ms" of sorted latencies (the runs' log lines).
+fn spread(sorted: &[Duration]) -> String {
+    format!(
+        "p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
+        ms(percentile(sorted, 0.50)),
+        ms(percentile(sorted, 0.90)),
+        ms(percentile(sorted, 0.99)),
+        ms(percentile(sorted, 1.0)),
+    )
+}
+
+/// "A / B ms": p50 and p99 of sorted latencies (the summary table's cells).
+fn p50_p99(sorted: &[Duration]) -> String {
+    format!(
+        "{} / {} ms",
+        ms(percentile(sorted, 0.50)),
+        ms(percentile(sorted, 0.99))
+    )
+}
+
 fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| format!("cannot find a free port on 127.0.0.1: {e}"))?;
@@ -1176,13 +1196,10 @@ async fn latency_run(args: &Args, api: &Arc<Api>, sink: &Sink, url: &str) -> Res
         post,
     };
     println!(
-        "latency: {sent} events at {} events/s (achieved {:.0}/s): accept→delivered p50 {} ms, p90 {} ms, p99 {} ms, max {} ms; POST /events p50 {} ms, p99 {} ms",
+        "latency: {sent} events at {} events/s (achieved {:.0}/s): accept→delivered {}; POST /events p50 {} ms, p99 {} ms",
         r.rate,
         r.achieved_rate,
-        ms(percentile(&r.delivered, 0.50)),
-        ms(percentile(&r.delivered, 0.90)),
-        ms(percentile(&r.delivered, 0.99)),
-        ms(percentile(&r.delivered, 1.0)),
+        spread(&r.delivered),
         ms(percentile(&r.post, 0.50)),
         ms(percentile(&r.post, 0.99)),
     );
@@ -1327,15 +1344,12 @@ async fn dashboard_run(args: &Args, base: &str, app_id: &str) -> Result<PageResu
     let rate = per_second(latencies.len(), started.elapsed());
     latencies.sort();
     println!(
-        "dashboard: {} app pages ({} bytes each) from {} clients, {} pages/s: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
+        "dashboard: {} app pages ({} bytes each) from {} clients, {} pages/s: {}",
         latencies.len(),
         bytes,
         args.page_concurrency,
         thousands(rate),
-        ms(percentile(&latencies, 0.50)),
-        ms(percentile(&latencies, 0.90)),
-        ms(percentile(&latencies, 0.99)),
-        ms(percentile(&latencies, 1.0)),
+        spread(&latencies),
     );
     let paced = paced_pages(args, &fetch).await?;
     Ok(PageResult {
@@ -1380,13 +1394,10 @@ where
     }
     latencies.sort();
     println!(
-        "dashboard: {} app pages at {}/s: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
+        "dashboard: {} app pages at {}/s: {}",
         latencies.len(),
         args.page_rate,
-        ms(percentile(&latencies, 0.50)),
-        ms(percentile(&latencies, 0.90)),
-        ms(percentile(&latencies, 0.99)),
-        ms(percentile(&latencies, 1.0)),
+        spread(&latencies),
     );
     Ok(latencies)
 }
@@ -1497,11 +1508,7 @@ fn print_summary(r: &Report) -> bool {
     ));
     rows.push((
         "POST /events (1 event) p50 / p99".into(),
-        format!(
-            "{} / {} ms",
-            ms(percentile(&l.post, 0.50)),
-            ms(percentile(&l.post, 0.99))
-        ),
+        p50_p99(&l.post),
         "—".into(),
     ));
     let p = &r.pages;
@@ -1515,12 +1522,7 @@ fn print_summary(r: &Report) -> bool {
             thousands(p.bytes as f64),
             p.concurrency
         ),
-        format!(
-            "{} / {} ms ({} pages/s)",
-            ms(percentile(&p.latencies, 0.50)),
-            ms(page_p99),
-            thousands(p.rate)
-        ),
+        format!("{} ({} pages/s)", p50_p99(&p.latencies), thousands(p.rate)),
         format!("p99 ≤ 10 ms ({})", verdict(p_ok)),
     ));
     if !p.paced.is_empty() {
@@ -1529,11 +1531,7 @@ fn print_summary(r: &Report) -> bool {
                 "app page SSR at {}/s (paced), p50 / p99",
                 thousands(f64::from(p.paced_rate))
             ),
-            format!(
-                "{} / {} ms",
-                ms(percentile(&p.paced, 0.50)),
-                ms(percentile(&p.paced, 0.99))
-            ),
+            p50_p99(&p.paced),
             "—".into(),
         ));
     }
