@@ -157,14 +157,19 @@ where
             .fetch_optional(db)
             .await?;
     let (json, sealed) = row.ok_or(StoreError::NotFound)?;
-    let mut settings: LegacySettings = serde_json::from_str(&json)
-        .map_err(|e| StoreError::Corrupt(format!("settings of app {app_id}: {e}")))?;
+    let mut settings = parse_settings(app_id, &json)?;
     if let Some(sealed) = sealed {
         let json = key.open(&sealed, &settings_aad(app_id))?;
         settings.secrets = serde_json::from_str(secrecy::ExposeSecret::expose_secret(&json))
             .map_err(|e| StoreError::Corrupt(format!("settings secrets of app {app_id}: {e}")))?;
     }
     Ok(settings)
+}
+
+/// The `apps.settings` JSON of `app_id`.
+fn parse_settings(app_id: i64, json: &str) -> Result<LegacySettings, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("settings of app {app_id}: {e}")))
 }
 
 /// The app options the dashboard shows beside the hooks, and the version of its hooks.
@@ -185,8 +190,7 @@ pub async fn app_with_options(
     else {
         return Ok(None);
     };
-    let settings: LegacySettings = serde_json::from_str(&json)
-        .map_err(|e| StoreError::Corrupt(format!("settings of app {app_id}: {e}")))?;
+    let settings = parse_settings(app_id, &json)?;
     let options = AppOptions {
         payload_compression: settings.enable_hook_payload_compression,
         hooks_version,
