@@ -13,27 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::dto::InputError;
 
-/// A lowercased, trimmed email address with one `@` and something on each side.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Email(String);
-
-impl Email {
-    pub fn parse(raw: &str) -> Result<Self, InputError> {
-        let email = raw.trim().to_lowercase();
-        let valid = email.len() <= 254
-            && !email.chars().any(char::is_whitespace)
-            && matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
-        if valid {
-            Ok(Self(email))
-        } else {
-            Err(InputError::EmailInvalid)
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use crate::domain::user::Email;
 
 /// A new password: at least 8 and at most 1024 characters.
 pub struct NewPassword(SecretString);
@@ -81,11 +61,24 @@ pub fn dummy_hash() -> &'static str {
     })
 }
 
+/// Failed logins allowed per email within [`LOGIN_WINDOW`].
+pub const LOGIN_MAX_FAILURES: usize = 5;
+
+/// The sliding window of [`LOGIN_MAX_FAILURES`].
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
+
 /// At most `max_failures` failed logins per email in a sliding `window`.
 pub struct LoginLimiter {
     max_failures: usize,
     window: Duration,
     failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl Default for LoginLimiter {
+    /// [`LOGIN_MAX_FAILURES`] per [`LOGIN_WINDOW`].
+    fn default() -> Self {
+        Self::new(LOGIN_MAX_FAILURES, LOGIN_WINDOW)
+    }
 }
 
 impl LoginLimiter {

@@ -60,7 +60,7 @@ impl GlobalOpts {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the dashboard, the API and delivery (the default command).
-    Serve(ServeOpts),
+    Serve(Box<ServeOpts>),
     /// Manage apps.
     #[command(subcommand)]
     App(AppCommand),
@@ -97,6 +97,15 @@ pub struct ServeOpts {
     /// the dashboard offers for `resource` auth [default: a placeholder to fill in].
     #[arg(long, env = "HOOKRELAY_AWS_PRINCIPAL")]
     pub aws_principal: Option<String>,
+    /// The AWS endpoint override (an emulator or LocalStack), the AWS SDK's own variable:
+    /// queue URLs under it are accepted as SQS queues. `AWS_ENDPOINT_URL_SQS`, when set, wins
+    /// (as it does in the SDK). Set by the operator, so never refused as a private address.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub aws_endpoint_url: Option<String>,
+    /// The region of hooks whose target names none [default: `AWS_DEFAULT_REGION`, else
+    /// us-east-1 for checks].
+    #[arg(long, env = "AWS_REGION")]
+    pub aws_region: Option<String>,
     #[command(flatten)]
     pub delivery: DeliveryOpts,
 }
@@ -142,18 +151,9 @@ pub struct DeliveryOpts {
 }
 
 impl Default for DeliveryOpts {
+    /// The documented defaults (and `HOOKRELAY_*` variables), as `serve` would parse them.
     fn default() -> Self {
-        Self {
-            retry_schedule: parse_schedule("30s,2m,10m,30m,1h,2h,4h,8h,8h,8h,8h")
-                .expect("valid default"),
-            lease: Duration::from_secs(60),
-            poll_interval: Duration::from_secs(1),
-            send_timeout: Duration::from_secs(10),
-            max_in_flight: 20_000,
-            webhook_concurrency: 64,
-            breaker_threshold: 5,
-            retention: Duration::from_secs(7 * 24 * 3600),
-        }
+        ServeOpts::default().delivery
     }
 }
 
@@ -199,22 +199,44 @@ pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
     Ok(Schedule(waits))
 }
 
+/// `serve`'s options alone, to build the defaults from the clap attributes (each default is
+/// written once, there).
+#[derive(Debug, Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    opts: ServeOpts,
+}
+
 impl Default for ServeOpts {
+    /// The documented defaults (and the environment's overrides), as `serve` would parse them.
     fn default() -> Self {
-        Self {
-            listen: "127.0.0.1:3000".parse().expect("valid address"),
-            site_root: None,
-            secure_cookies: false,
-            session_cache: Duration::from_secs(10),
-            api_rate_limit: 6000,
-            events_rate_limit: 600_000,
-            aws_principal: None,
-            delivery: DeliveryOpts::default(),
-        }
+        ServeOnly::parse_from(["serve"]).opts
     }
 }
 
+/// Where the AWS SDK goes and which region a hook without one uses: the operator's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub endpoint: Option<String>,
+    pub default_region: Option<String>,
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 impl ServeOpts {
+    /// The AWS endpoint override and default region (see `--aws-endpoint-url`, `--aws-region`).
+    pub fn aws(&self) -> AwsSettings {
+        let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+        AwsSettings {
+            endpoint: env_nonempty("AWS_ENDPOINT_URL_SQS")
+                .or_else(|| nonempty(&self.aws_endpoint_url)),
+            default_region: nonempty(&self.aws_region)
+                .or_else(|| env_nonempty("AWS_DEFAULT_REGION")),
+        }
+    }
+
     pub fn site_root(&self) -> PathBuf {
         if let Some(root) = &self.site_root {
             return root.clone();
@@ -281,6 +303,15 @@ mod tests {
         assert_eq!(opts.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(cli.global.data_dir, PathBuf::from("./data"));
         assert_eq!(cli.global.database_url(), "sqlite://./data/hookrelay.db");
+    }
+
+    #[test]
+    fn the_default_impls_are_the_clap_defaults() {
+        let opts = ServeOpts::default();
+        assert_eq!(opts.session_cache, Duration::from_secs(10));
+        assert_eq!(opts.delivery.lease, Duration::from_secs(60));
+        assert_eq!(opts.delivery.retry_schedule.0.len(), 11);
+        assert_eq!(DeliveryOpts::default().max_in_flight, 20_000);
     }
 
     #[test]

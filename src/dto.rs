@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSummary {
-    pub id: i64,
+    pub id: crate::domain::AppId,
     pub name: String,
     pub api_key: String,
     /// Unix milliseconds.
@@ -276,5 +276,11 @@ pub fn hook_type_label(hook_type: &str) -> &'static str {
         "kinesis" => "Amazon Kinesis",
         "pending_message" => "Pending message",
         _ => "Unknown",
+    }
+}
+
+impl From<crate::domain::user::InvalidEmail> for InputError {
+    fn from(_: crate::domain::user::InvalidEmail) -> Self {
+        InputError::EmailInvalid
     }
 }

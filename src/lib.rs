@@ -1,12 +1,16 @@
 //! Hookrelay: takes an app's events, stores them durably and delivers them to the app's event
 //! hooks (SQS, SNS, Kinesis, webhooks).
 //!
-//! Entry points (`api`, `ui`) → `hooks` (model, validation, store) and `check` (connection
-//! checker) → `store` (sqlx); server-only modules are behind `ssr` so the
-//! browser bundle (`hydrate`) stays small.
+//! Layers, imported one way: entry points (`api`, `ui`, `server`) → `hooks` (validation and
+//! the hook store), `check` (connection checker), `delivery` (the engine) → `aws` (SDK clients
+//! shared by checks and deliveries) → `store` (the only module that names sqlx) → `domain`
+//! (ids, times, hook types, delivery states, the wire form of a hook) and `dto`. See the
+//! README's Architecture section. Server-only modules are behind `ssr` so the browser bundle
+//! (`hydrate`) stays small.
 
 #![recursion_limit = "256"]
 
+pub mod domain;
 pub mod dto;
 pub mod hooks;
 pub mod ui;
@@ -15,6 +19,8 @@ pub mod ui;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod aws;
 #[cfg(feature = "ssr")]
 pub mod check;
 #[cfg(feature = "ssr")]

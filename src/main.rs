@@ -44,9 +44,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     {
         Command::Serve(opts) => server::serve(&global, &opts).await?,
         Command::App(AppCommand::Create { name }) => {
-            let name = hookrelay::store::apps::AppName::parse(&name)?;
-            let (db, key) = server::open(&global).await?;
-            let created = hookrelay::store::apps::create(&db, &key, &name).await?;
+            let name = hookrelay::store::AppName::parse(&name)?;
+            let db = server::open(&global).await?;
+            let created = db.create_app(&name).await?;
             let out = serde_json::json!({
                 "id": created.app.id,
                 "name": created.app.name,
@@ -56,21 +56,22 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("{out}");
         }
         Command::App(AppCommand::List) => {
-            let (db, _) = server::open(&global).await?;
-            let apps = hookrelay::store::apps::list(&db).await?;
+            let db = server::open(&global).await?;
+            let apps = db.apps().await?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&apps).unwrap_or_default()
             );
         }
         Command::User(UserCommand::Create { email, password }) => {
-            let email = hookrelay::auth::Email::parse(&email)?;
+            let email =
+                hookrelay::auth::Email::parse(&email).map_err(hookrelay::dto::InputError::from)?;
             let password = hookrelay::auth::NewPassword::parse(&password)?;
-            let (db, _) = server::open(&global).await?;
+            let db = server::open(&global).await?;
             let hash = tokio::task::spawn_blocking(move || password.hash())
                 .await
                 .expect("hashing task");
-            let id = hookrelay::store::users::create(&db, &email, &hash).await?;
+            let id = db.create_user(&email, &hash).await?;
             println!(
                 "{}",
                 serde_json::json!({ "id": id, "email": email.as_str() })

@@ -17,31 +17,37 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use secrecy::SecretString;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::auth::LoginLimiter;
-use crate::config::{GlobalOpts, ServeOpts};
+use crate::config::{AwsSettings, GlobalOpts, ServeOpts};
 use crate::secrets::{MasterKey, SecretsError};
-use crate::store::{self, Db, StoreError};
+use crate::store::{redact_url, Store, StoreError};
 use crate::ui::{shell, App};
 
 /// Session key holding the logged-in user's id.
 pub const SESSION_USER: &str = "user_id";
 
+/// A dashboard session ends after this long without a request.
+pub const SESSION_IDLE_EXPIRY: tower_sessions::cookie::time::Duration =
+    tower_sessions::cookie::time::Duration::days(7);
+
+/// How long in-flight deliveries may take to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Most idle connections the HTTP client keeps per webhook host.
+const HTTP_IDLE_PER_HOST: usize = 256;
+
 /// Everything a request handler or server function may need. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub db: Db,
-    pub master_key: MasterKey,
+    pub db: Store,
     pub limiter: Arc<LoginLimiter>,
     pub api_limiter: Arc<crate::api::RateLimiter>,
     /// The separate budget of `POST /events`.
     pub events_limiter: Arc<crate::api::RateLimiter>,
-    /// `AWS_ENDPOINT_URL` (an emulator or LocalStack): queue URLs under it are accepted.
-    pub aws_endpoint: Option<String>,
-    /// `AWS_REGION`: the region of hooks whose target does not name one.
-    pub default_region: Option<String>,
+    /// The AWS endpoint override (queue URLs under it are accepted) and the default region.
+    pub aws: AwsSettings,
     /// The HTTP client for webhooks (connection pool shared by checks and deliveries).
     pub http: reqwest::Client,
     /// Ingest and delivery.
@@ -49,7 +55,7 @@ pub struct AppState {
     /// `--aws-principal`: named in the resource policies the dashboard shows.
     pub aws_principal: Option<String>,
     /// The dashboard's users, remembered once read.
-    pub users: Arc<store::users::UserCache>,
+    pub users: Arc<crate::store::UserCache>,
     /// The hook lists the dashboard shows, kept per app while its hooks do not change.
     pub hook_lists: Arc<crate::hooks::store::MaskedLists>,
 }
@@ -57,8 +63,8 @@ pub struct AppState {
 impl AppState {
     pub fn validate_context(&self) -> crate::hooks::ValidateContext<'_> {
         crate::hooks::ValidateContext {
-            endpoint_override: self.aws_endpoint.as_deref(),
-            default_region: self.default_region.as_deref(),
+            endpoint_override: self.aws.endpoint.as_deref(),
+            default_region: self.aws.default_region.as_deref(),
         }
     }
 }
@@ -85,8 +91,6 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("session store: {0}")]
-    Sessions(#[from] sqlx::Error),
     #[error("server error: {0}")]
     Serve(std::io::Error),
     #[error("HTTP client: {0}")]
@@ -94,31 +98,24 @@ pub enum StartError {
 }
 
 /// The parts every command needs: the data directory, the migrated database and the master key.
-pub async fn open(global: &GlobalOpts) -> Result<(Db, MasterKey), StartError> {
+pub async fn open(global: &GlobalOpts) -> Result<Store, StartError> {
     std::fs::create_dir_all(&global.data_dir).map_err(|source| StartError::DataDir {
         path: global.data_dir.clone(),
         source,
     })?;
-    let db = store::connect(&global.database_url()).await?;
     let given = global.master_key.clone().map(SecretString::from);
     let key = MasterKey::load_or_create(given.as_ref(), &global.data_dir)?;
-    Ok((db, key))
+    Ok(Store::connect(&global.database_url(), key).await?)
 }
 
 /// Builds the whole HTTP application over an opened store, with delivery running.
-pub async fn router(
-    db: Db,
-    master_key: MasterKey,
-    opts: &ServeOpts,
-    addr: SocketAddr,
-) -> Result<Router, StartError> {
-    Ok(application(db, master_key, opts, addr).await?.0)
+pub async fn router(db: Store, opts: &ServeOpts, addr: SocketAddr) -> Result<Router, StartError> {
+    Ok(application(db, opts, addr).await?.0)
 }
 
 /// The HTTP application and its delivery engine (for a graceful stop).
 pub async fn application(
-    db: Db,
-    master_key: MasterKey,
+    db: Store,
     opts: &ServeOpts,
     addr: SocketAddr,
 ) -> Result<(Router, Arc<crate::delivery::Engine>), StartError> {
@@ -128,37 +125,32 @@ pub async fn application(
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let aws_endpoint =
-        env_nonempty("AWS_ENDPOINT_URL_SQS").or_else(|| env_nonempty("AWS_ENDPOINT_URL"));
-    let default_region = env_nonempty("AWS_REGION").or_else(|| env_nonempty("AWS_DEFAULT_REGION"));
+    let aws = opts.aws();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("hookrelay/", env!("CARGO_PKG_VERSION")))
-        .pool_max_idle_per_host(256)
+        .pool_max_idle_per_host(HTTP_IDLE_PER_HOST)
         .build()
         .map_err(|e| StartError::Http(e.to_string()))?;
     let engine = crate::delivery::Engine::start(
         db.clone(),
-        master_key.clone(),
         opts.delivery.clone(),
         crate::delivery::registry::Settings {
             http: http.clone(),
             send_timeout: opts.delivery.send_timeout,
             webhook_concurrency: opts.delivery.webhook_concurrency,
-            aws_endpoint: aws_endpoint.clone(),
-            default_region: default_region.clone(),
+            aws_endpoint: aws.endpoint.clone(),
+            default_region: aws.default_region.clone(),
         },
     );
     let engine_handle = engine.clone();
     let state = AppState {
         leptos_options,
         db: db.clone(),
-        master_key,
-        limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
+        limiter: Arc::new(LoginLimiter::default()),
         api_limiter: Arc::new(crate::api::RateLimiter::new(opts.api_rate_limit)),
         events_limiter: Arc::new(crate::api::RateLimiter::new(opts.events_rate_limit)),
-        aws_endpoint,
-        default_region,
+        aws,
         http,
         engine,
         aws_principal: opts.aws_principal.clone().filter(|p| !p.trim().is_empty()),
@@ -166,26 +158,13 @@ pub async fn application(
         hook_lists: Arc::default(),
     };
 
-    let session_store = SqliteStore::new(db)
-        .with_table_name("sessions")
-        .expect("valid table name");
-    session_store.migrate().await?;
-    tokio::spawn({
-        use tower_sessions::ExpiredDeletion;
-        session_store
-            .clone()
-            .continuously_delete_expired(tokio::time::Duration::from_secs(3600))
-    });
-    let session_store =
-        crate::store::sessions::CachedSessionStore::new(session_store, opts.session_cache);
+    let session_store = db.session_store(opts.session_cache).await?;
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("hookrelay_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(opts.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(
-            tower_sessions::cookie::time::Duration::days(7),
-        ));
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE_EXPIRY));
 
     let routes = generate_route_list(App);
     let app = Router::new()
@@ -209,10 +188,6 @@ pub async fn application(
             .service(app),
     );
     Ok((app, engine_handle))
-}
-
-fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 fn collapse_slashes(mut req: Request) -> Request {
@@ -241,7 +216,7 @@ fn collapse_slashes(mut req: Request) -> Request {
 
 /// Opens everything and serves until SIGINT/SIGTERM.
 pub async fn serve(global: &GlobalOpts, opts: &ServeOpts) -> Result<(), StartError> {
-    let (db, key) = open(global).await?;
+    let db = open(global).await?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -249,7 +224,7 @@ pub async fn serve(global: &GlobalOpts, opts: &ServeOpts) -> Result<(), StartErr
             source,
         })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
-    let (app, engine) = application(db.clone(), key, opts, addr).await?;
+    let (app, engine) = application(db.clone(), opts, addr).await?;
     tracing::info!(%addr, database = %redact_url(&global.database_url()), "hookrelay started");
     println!("Hookrelay is running: dashboard at http://{addr}/  (Ctrl-C to stop)");
     axum::serve(listener, app)
@@ -257,7 +232,7 @@ pub async fn serve(global: &GlobalOpts, opts: &ServeOpts) -> Result<(), StartErr
         .await
         .map_err(StartError::Serve)?;
     // no new events arrive now; let the sends under way finish, give the rest back
-    engine.shutdown(Duration::from_secs(10)).await;
+    engine.shutdown(SHUTDOWN_GRACE).await;
     db.close().await;
     tracing::info!("hookrelay stopped");
     Ok(())
@@ -282,27 +257,13 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Drops any password from a database URL before it is logged.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:****{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
 async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Prometheus metrics: delivery counters of this process and the backlog per app.
 async fn metrics(State(state): State<AppState>) -> Response {
-    let backlog = match store::deliveries::backlog(&state.db).await {
+    let backlog = match state.db.backlog().await {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the backlog for /metrics");
@@ -317,7 +278,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match store::ping(&state.db).await {
+    match state.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -326,7 +287,6 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Sends page visits where they belong: to the first-run page while there is no admin, to the
 /// Gives each request its own cache of the dashboard's per-request lookups.
 async fn add_request_cache(mut req: axum::extract::Request) -> axum::extract::Request {
     req.extensions_mut()
@@ -334,6 +294,7 @@ async fn add_request_cache(mut req: axum::extract::Request) -> axum::extract::Re
     req
 }
 
+/// Sends page visits where they belong: to the first-run page while there is no admin, to the
 /// login page without a session, away from login/setup with one. Server functions check the
 /// session themselves; this only covers the pages rendered on the server.
 async fn page_guard(
@@ -359,7 +320,10 @@ async fn page_guard(
             return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
         }
     };
-    let logged_in = matches!(session.get::<i64>(SESSION_USER).await, Ok(Some(_)));
+    let logged_in = matches!(
+        session.get::<crate::domain::UserId>(SESSION_USER).await,
+        Ok(Some(_))
+    );
     let target = match (path, has_users, logged_in) {
         ("/setup", false, _) => None,
         (_, false, _) => Some("/setup".to_string()),
@@ -391,16 +355,4 @@ pub fn query_component(s: &str) -> String {
     serde_urlencoded::to_string([("", s)])
         .map(|pair| pair.trim_start_matches('=').to_string())
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn database_passwords_are_not_logged() {
-        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:****@h/db");
-        assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-    }
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::auth::ServerAuth;
 use super::error::ApiError;
 use crate::hooks::model::EventHook;
-use crate::hooks::store::{self as hook_store, ChangeError, SettingsChange};
+use crate::hooks::store::{self as hook_store, SettingsChange};
 use crate::hooks::{patch, EVENT_TYPES};
 use crate::server::AppState;
 
@@ -17,14 +17,8 @@ pub async fn get_app(
     auth: ServerAuth,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, ApiError> {
-    let op = "GetApp";
-    let fail = |e: crate::store::StoreError| ApiError::internal(op, e).at(auth.started);
-    let hooks = hook_store::list(&state.db, &state.master_key, auth.app.id)
-        .await
-        .map_err(fail)?;
-    let legacy = hook_store::legacy(&state.db, &state.master_key, auth.app.id)
-        .await
-        .map_err(fail)?;
+    let hooks = hook_store::list(&state.db, auth.app.id).await?;
+    let legacy = state.db.legacy_settings(auth.app.id).await?;
     let hooks: Vec<EventHook> = hooks.into_iter().map(patch::masked).collect();
     let secrets = legacy.secrets.masked();
     let app = json!({
@@ -69,19 +63,19 @@ pub async fn get_app(
 
 /// The field names of a `SettingsChange` a PATCH may carry; any other key is ignored (the Go
 /// SDK sends read-only and zero-valued keys on every update).
-fn change_from(op: &str, body: &Map<String, Value>) -> Result<SettingsChange, ApiError> {
+fn change_from(body: &Map<String, Value>) -> Result<SettingsChange, ApiError> {
     let text = |name: &str| -> Result<Option<String>, ApiError> {
         match body.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(ApiError::field(op, name, "must be a string")),
+            Some(_) => Err(ApiError::field(name, "must be a string")),
         }
     };
     let flag = |name: &str| -> Result<Option<bool>, ApiError> {
         match body.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(ApiError::field(op, name, "must be a boolean")),
+            Some(_) => Err(ApiError::field(name, "must be a boolean")),
         }
     };
     let explicit = flag("explicit_event_hooks_deletion")?.unwrap_or(false);
@@ -95,7 +89,7 @@ fn change_from(op: &str, body: &Map<String, Value>) -> Result<SettingsChange, Ap
                 } else {
                     format!("event_hooks{path}")
                 };
-                ApiError::field(op, field.replace(".[", "["), e.inner().to_string())
+                ApiError::field(field.replace(".[", "["), e.inner().to_string())
             })?;
             Some((hooks, explicit))
         }
@@ -104,7 +98,7 @@ fn change_from(op: &str, body: &Map<String, Value>) -> Result<SettingsChange, Ap
         None | Some(Value::Null) => None,
         Some(v) => Some(
             serde_json::from_value::<Vec<String>>(v.clone()).map_err(|_| {
-                ApiError::field(op, "webhook_events", "must be an array of event types")
+                ApiError::field("webhook_events", "must be an array of event types")
             })?,
         ),
     };
@@ -131,19 +125,12 @@ pub async fn update_app(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let op = "UpdateApp";
-    let at = |e: ApiError| e.at(auth.started);
-    let body = super::json_object(op, body).map_err(at)?;
-    let change = change_from(op, &body).map_err(at)?;
+    let body = super::json_object(body)?;
+    let change = change_from(&body)?;
     let ctx = state.validate_context();
-    match hook_store::apply(&state.db, &state.master_key, auth.app.id, change, &ctx).await {
-        Ok(hooks) => {
-            tracing::info!(app_id = auth.app.id, ?hooks, "app hook settings updated");
-            Ok(Json(json!({ "duration": auth.started.duration() })))
-        }
-        Err(ChangeError::Invalid(e)) => Err(at(ApiError::field(op, e.field, e.message))),
-        Err(ChangeError::Store(e)) => Err(at(ApiError::internal(op, e))),
-    }
+    let hooks = hook_store::apply(&state.db, auth.app.id, change, &ctx).await?;
+    tracing::info!(app_id = %auth.app.id, ?hooks, "app hook settings updated");
+    Ok(Json(json!({ "duration": auth.started.duration() })))
 }
 
 pub async fn hook_events(auth: ServerAuth) -> Json<Value> {

@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 
-use super::error::{op_name, ApiError, Started};
+use super::error::{ApiError, Started};
 use crate::dto::AppSummary;
 use crate::server::AppState;
 
@@ -103,30 +103,21 @@ impl FromRequestParts<AppState> for ServerAuth {
             .get::<Started>()
             .copied()
             .unwrap_or(Started(std::time::Instant::now()));
-        let op = op_name(&parts.method, parts.uri.path());
-        let fail = |e: ApiError| e.at(started);
         let Some(api_key) = api_key_of(parts.uri.query()) else {
-            return Err(fail(ApiError::bad_key(op, "api_key not found")));
+            return Err(ApiError::bad_key("api_key not found"));
         };
-        let app = crate::store::apps::by_api_key(&state.db, &api_key)
-            .await
-            .map_err(|e| fail(ApiError::internal(op, e)))?
-            .ok_or_else(|| {
-                fail(ApiError::bad_key(
-                    op,
-                    format!("api_key not valid: {api_key}"),
-                ))
-            })?;
+        let app = state
+            .db
+            .app_by_key(&api_key)
+            .await?
+            .ok_or_else(|| ApiError::bad_key(format!("api_key not valid: {api_key}",)))?;
         let auth_type = parts
             .headers
             .get("stream-auth-type")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         if !auth_type.eq_ignore_ascii_case("jwt") {
-            return Err(fail(ApiError::auth(
-                op,
-                "stream-auth-type missing or invalid",
-            )));
+            return Err(ApiError::auth("stream-auth-type missing or invalid"));
         }
         let token = parts
             .headers
@@ -134,10 +125,8 @@ impl FromRequestParts<AppState> for ServerAuth {
             .and_then(|v| v.to_str().ok())
             .map(|t| t.strip_prefix("Bearer ").unwrap_or(t))
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| fail(ApiError::auth(op, "Authorization header missing")))?;
-        let secret = crate::store::apps::secret(&state.db, &state.master_key, app.id)
-            .await
-            .map_err(|e| fail(ApiError::internal(op, e)))?;
+            .ok_or_else(|| ApiError::auth("Authorization header missing"))?;
+        let secret = state.db.app_secret(app.id).await?;
         let now = i64::try_from(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -147,13 +136,11 @@ impl FromRequestParts<AppState> for ServerAuth {
         .unwrap_or(i64::MAX);
         match verify_server_token(token, secret.expose_secret().as_bytes(), now) {
             Ok(()) => Ok(ServerAuth { app, started }),
-            Err(TokenError::Expired) => Err(fail(ApiError::expired(op))),
-            Err(TokenError::Signature) => Err(fail(ApiError::auth(
-                op,
-                "JWTAuth error: signature is not valid. Make sure the token is created using the secret for this API key",
-            ))),
-            Err(TokenError::NotServer) => Err(fail(ApiError::auth(op, "JWTAuth error: a server token (payload {\"server\": true}) is required"))),
-            Err(TokenError::Malformed(why)) => Err(fail(ApiError::auth(op, format!("JWTAuth error: {why}")))),
+            Err(TokenError::Expired) => Err(ApiError::expired()),
+            Err(TokenError::Signature) => Err(ApiError::auth("JWTAuth error: signature is not valid. Make sure the token is created using the secret for this API key",
+            )),
+            Err(TokenError::NotServer) => Err(ApiError::auth("JWTAuth error: a server token (payload {\"server\": true}) is required")),
+            Err(TokenError::Malformed(why)) => Err(ApiError::auth(format!("JWTAuth error: {why}"))),
         }
     }
 }

@@ -16,9 +16,10 @@ use serde_json::{json, Map, Value};
 
 use super::auth::ServerAuth;
 use super::error::ApiError;
-use super::CHECK_BUDGET;
-use crate::check::{self, Report};
-use crate::hooks::{is_masked, AwsAuth, IamRoleArn};
+use crate::check::{self, Report, CHECK_BUDGET, WEBHOOK_CHECK_TIMEOUT};
+use crate::domain::HookType;
+use crate::hooks::validate::check_auth;
+use crate::hooks::{is_masked, AwsAuth};
 use crate::server::AppState;
 
 type CheckResponse = Result<(StatusCode, Json<Value>), ApiError>;
@@ -39,33 +40,23 @@ fn secret_field(body: &Map<String, Value>, name: &str, stored: &str) -> Option<S
     }
 }
 
-/// The credentials a check request names (`<prefix>_auth_type`, `_key`, `_secret`, `_role_arn`).
-pub(crate) fn auth_from(
+/// The credentials a check request names (`<type>_auth_type`, `_key`, `_secret`,
+/// `_role_arn`), by the same rules as a saved hook's.
+fn auth_of(
     body: &Map<String, Value>,
-    prefix: &str,
+    hook_type: HookType,
     key: Option<String>,
     secret: Option<String>,
 ) -> Result<AwsAuth, String> {
-    let auth_type = field(body, &format!("{prefix}_auth_type"));
-    match auth_type.as_deref() {
-        Some("role") => {
-            let arn = field(body, &format!("{prefix}_role_arn"))
-                .ok_or(format!("{prefix}_role_arn is required for role auth"))?;
-            Ok(AwsAuth::Role {
-                role_arn: IamRoleArn::parse(&arn).map_err(|e| e.to_string())?,
-            })
-        }
-        Some("resource") => Ok(AwsAuth::Resource),
-        Some("keys") | Some("key") | None => match (key, secret) {
-            (Some(key), Some(secret)) => Ok(AwsAuth::Keys { key, secret }),
-            (None, None) if auth_type.is_none() => Ok(AwsAuth::Resource),
-            (None, _) => Err(format!("{prefix}_key is required for keys auth")),
-            (_, None) => Err(format!("{prefix}_secret is required for keys auth")),
-        },
-        Some(other) => Err(format!(
-            "unknown {prefix}_auth_type {other:?}: use keys, resource or role"
-        )),
-    }
+    let prefix = hook_type.as_str();
+    check_auth(
+        hook_type,
+        field(body, &format!("{prefix}_auth_type")).as_deref(),
+        key.as_deref(),
+        secret.as_deref(),
+        field(body, &format!("{prefix}_role_arn")).as_deref(),
+    )
+    .map_err(|e| e.message)
 }
 
 fn answer(auth: &ServerAuth, report: Report) -> CheckResponse {
@@ -91,15 +82,12 @@ fn error_report(message: impl Into<String>) -> Report {
 }
 
 async fn prepare(
-    op: &str,
     auth: &ServerAuth,
     state: &AppState,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(Map<String, Value>, crate::hooks::store::LegacySettings), ApiError> {
-    let body = super::json_object(op, body).map_err(|e| e.at(auth.started))?;
-    let legacy = crate::hooks::store::legacy(&state.db, &state.master_key, auth.app.id)
-        .await
-        .map_err(|e| ApiError::internal(op, e).at(auth.started))?;
+    let body = super::json_object(body)?;
+    let legacy = state.db.legacy_settings(auth.app.id).await?;
     Ok((body, legacy))
 }
 
@@ -108,7 +96,7 @@ pub async fn check_sqs(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> CheckResponse {
-    let (body, legacy) = prepare("CheckSQS", &auth, &state, body).await?;
+    let (body, legacy) = prepare(&auth, &state, body).await?;
     let Some(url) =
         field(&body, "sqs_url").or_else(|| Some(legacy.sqs_url.clone()).filter(|s| !s.is_empty()))
     else {
@@ -119,22 +107,14 @@ pub async fn check_sqs(
     };
     let key = secret_field(&body, "sqs_key", &legacy.secrets.sqs_key);
     let secret = secret_field(&body, "sqs_secret", &legacy.secrets.sqs_secret);
-    let aws = match auth_from(&body, "sqs", key, secret) {
+    let aws = match auth_of(&body, HookType::Sqs, key, secret) {
         Ok(a) => a,
         Err(e) => return answer(&auth, error_report(e)),
     };
     let region = field(&body, "sqs_region");
-    let endpoint = state.aws_endpoint.clone();
     let external_id = auth.app.id.to_string();
     let report = check::bounded(CHECK_BUDGET, "SQS check", async {
-        check::check_sqs(
-            &url,
-            region.as_deref(),
-            &aws,
-            &external_id,
-            endpoint.as_deref(),
-        )
-        .await
+        check::check_sqs(&url, region.as_deref(), &aws, &external_id, &state.aws).await
     })
     .await;
     answer(&auth, report)
@@ -145,7 +125,7 @@ pub async fn check_sns(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> CheckResponse {
-    let (body, legacy) = prepare("CheckSNS", &auth, &state, body).await?;
+    let (body, legacy) = prepare(&auth, &state, body).await?;
     let Some(arn) = field(&body, "sns_topic_arn")
         .or_else(|| Some(legacy.sns_topic_arn.clone()).filter(|s| !s.is_empty()))
     else {
@@ -158,7 +138,7 @@ pub async fn check_sns(
     };
     let key = secret_field(&body, "sns_key", &legacy.secrets.sns_key);
     let secret = secret_field(&body, "sns_secret", &legacy.secrets.sns_secret);
-    let aws = match auth_from(&body, "sns", key, secret) {
+    let aws = match auth_of(&body, HookType::Sns, key, secret) {
         Ok(a) => a,
         Err(e) => return answer(&auth, error_report(e)),
     };
@@ -176,13 +156,13 @@ pub async fn check_kinesis(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> CheckResponse {
-    let (body, _) = prepare("CheckKinesis", &auth, &state, body).await?;
+    let (body, _) = prepare(&auth, &state, body).await?;
     let Some(arn) = field(&body, "kinesis_stream_arn") else {
         return answer(&auth, error_report("kinesis_stream_arn is required"));
     };
-    let aws = match auth_from(
+    let aws = match auth_of(
         &body,
-        "kinesis",
+        HookType::Kinesis,
         field(&body, "kinesis_key"),
         field(&body, "kinesis_secret"),
     ) {
@@ -203,8 +183,7 @@ pub async fn check_webhook(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> CheckResponse {
-    let op = "CheckWebhook";
-    let (body, legacy) = prepare(op, &auth, &state, body).await?;
+    let (body, legacy) = prepare(&auth, &state, body).await?;
     let Some(url) = field(&body, "webhook_url")
         .or_else(|| Some(legacy.webhook_url.clone()).filter(|s| !s.is_empty()))
     else {
@@ -213,9 +192,7 @@ pub async fn check_webhook(
             error_report("no webhook_url given and none is configured for this app"),
         );
     };
-    let secret = crate::store::apps::secret(&state.db, &state.master_key, auth.app.id)
-        .await
-        .map_err(|e| ApiError::internal(op, e).at(auth.started))?;
+    let secret = state.db.app_secret(auth.app.id).await?;
     let report = check::bounded(CHECK_BUDGET, "webhook check", async {
         check::check_webhook(
             &state.http,
@@ -223,7 +200,7 @@ pub async fn check_webhook(
                 url: &url,
                 api_key: &auth.app.api_key,
                 api_secret: secret.expose_secret(),
-                timeout: std::time::Duration::from_millis(2000),
+                timeout: WEBHOOK_CHECK_TIMEOUT,
             },
         )
         .await

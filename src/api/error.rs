@@ -23,115 +23,114 @@ pub fn format_duration(d: std::time::Duration) -> String {
     format!("{:.2}ms", d.as_secs_f64() * 1000.0)
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+/// Why an API request failed: the one error type of the API layer. Handlers return it with
+/// `?` (store, hook and ingest errors convert into it); [`super::api_layer`] renders it once,
+/// naming the operation and stamping the duration, so neither is written at call sites.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{reason}")]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: i32,
-    pub message: String,
+    /// What went wrong, in the caller's words.
+    pub reason: String,
     pub fields: BTreeMap<String, String>,
-    pub duration: String,
+    /// The cause of an internal error: logged, never sent.
+    cause: Option<String>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: i32, op: &str, reason: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: i32, reason: impl Into<String>) -> Self {
         Self {
             status,
             code,
-            message: format!("{op} failed with error: \"{}\"", reason.into()),
+            reason: reason.into(),
             fields: BTreeMap::new(),
-            duration: "0.00ms".into(),
+            cause: None,
         }
     }
 
     /// 400, code 4: the input is wrong.
-    pub fn input(op: &str, reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, 4, op, reason)
+    pub fn input(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 4, reason)
     }
 
     /// 400, code 4, naming the field.
-    pub fn field(op: &str, field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {
         let field = field.into();
         let reason = reason.into();
-        let mut e = Self::input(op, format!("{field}: {reason}"));
+        let mut e = Self::input(format!("{field}: {reason}"));
         e.fields.insert(field, reason);
         e
     }
 
     /// 401, code 2: the api_key is unknown or missing.
-    pub fn bad_key(op: &str, reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, 2, op, reason)
+    pub fn bad_key(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, 2, reason)
     }
 
     /// 401, code 5: the token is missing, malformed or not signed with the app's secret.
-    pub fn auth(op: &str, reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, 5, op, reason)
+    pub fn auth(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, 5, reason)
     }
 
     /// 401, code 40: the token's `exp` has passed.
-    pub fn expired(op: &str) -> Self {
+    pub fn expired() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
             40,
-            op,
             "JWTAuth error: token has expired",
         )
     }
 
     /// 413, code 22.
-    pub fn too_big(op: &str, limit: usize) -> Self {
+    pub fn too_big(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             22,
-            op,
             format!("request body is larger than {limit} bytes"),
         )
     }
 
     /// 429, code 9.
-    pub fn rate_limited(op: &str) -> Self {
+    pub fn rate_limited() -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             9,
-            op,
             "Too many requests, check response headers for more information.",
         )
     }
 
     /// 404, code 16.
-    pub fn not_found(op: &str, what: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, 16, op, what)
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, 16, what)
     }
 
     /// 503, code -1: try again later (shutting down).
-    pub fn unavailable(op: &str, reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, -1, op, reason)
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, -1, reason)
     }
 
     /// 500, code -1; the cause goes to the log, not to the caller.
-    pub fn internal(op: &str, cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, op, "API request failed");
-        Self::new(
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             -1,
-            op,
             "internal error; see the server log",
-        )
+        );
+        e.cause = Some(cause.to_string());
+        e
     }
 
-    pub fn at(mut self, started: Started) -> Self {
-        self.duration = started.duration();
-        self
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    /// Stream's error JSON for this error of operation `op`, which took `duration`.
+    pub fn render(&self, op: &str, duration: &str) -> Response {
+        if let Some(cause) = &self.cause {
+            tracing::error!(error = %cause, op, "API request failed");
+        }
         let mut body = json!({
             "code": self.code,
-            "message": self.message,
+            "message": format!("{op} failed with error: \"{}\"", self.reason),
             "StatusCode": self.status.as_u16(),
-            "duration": self.duration,
+            "duration": duration,
             "more_info": "https://getstream.io/chat/docs/api_errors_response",
             "details": [],
         });
@@ -139,6 +138,46 @@ impl IntoResponse for ApiError {
             body["exception_fields"] = json!(self.fields);
         }
         (self.status, Json(body)).into_response()
+    }
+}
+
+/// The status alone, with the error in the response's extensions for [`super::api_layer`] to
+/// render (it knows the operation and when the request started).
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = self.status.into_response();
+        res.extensions_mut().insert(self);
+        res
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<crate::hooks::HookError> for ApiError {
+    fn from(e: crate::hooks::HookError) -> Self {
+        Self::field(e.field, e.message)
+    }
+}
+
+impl From<crate::hooks::store::ChangeError> for ApiError {
+    fn from(e: crate::hooks::store::ChangeError) -> Self {
+        match e {
+            crate::hooks::store::ChangeError::Invalid(e) => e.into(),
+            crate::hooks::store::ChangeError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::delivery::IngestError> for ApiError {
+    fn from(e: crate::delivery::IngestError) -> Self {
+        match e {
+            crate::delivery::IngestError::Stopping => Self::unavailable(e.to_string()),
+            crate::delivery::IngestError::Store(cause) => Self::internal(cause),
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The REST API, wire-compatible with Stream Chat's server SDKs: `GET/PATCH /app`,
 //! `POST /check_sqs|check_sns|check_kinesis|check_webhook`, `GET /hook/events`; and
 //! Hookrelay's own `POST /events`, `GET /deliveries`, `POST /deliveries/redeliver`.
-//! Handlers are thin: they parse, call `hooks::store` or `check`, and shape Stream's JSON.
+//! Handlers are thin: they parse, call `hooks::store`, `check`, `delivery` or `store`, and
+//! shape Stream's JSON; errors are one type, [`ApiError`], rendered once by the layer.
 
 mod app;
 pub mod auth;
@@ -11,7 +12,7 @@ pub mod events;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::HeaderValue;
@@ -81,11 +82,13 @@ impl RateLimiter {
     }
 }
 
-/// Stamps the start time, enforces the per-app budget and adds the lowercase rate-limit
-/// headers the Python SDK reads.
+/// Stamps the start time, enforces the per-app budget, renders any [`ApiError`] (naming the
+/// operation, with the request's duration) and adds the lowercase rate-limit headers the
+/// Python SDK reads.
 async fn api_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Started(Instant::now());
     req.extensions_mut().insert(started);
+    let op = op_name(req.method(), req.uri().path());
     let key = auth::api_key_of(req.uri().query()).unwrap_or_default();
     let limiter = if req.uri().path().trim_end_matches('/') == "/events" {
         &state.events_limiter
@@ -96,10 +99,19 @@ async fn api_layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let mut res = if allowed {
         next.run(req).await
     } else {
-        ApiError::rate_limited(op_name(req.method(), req.uri().path()))
-            .at(started)
-            .into_response()
+        ApiError::rate_limited().into_response()
     };
+    if let Some(error) = res.extensions_mut().remove::<ApiError>() {
+        let headers = std::mem::take(res.headers_mut());
+        res = error.render(op, &started.duration());
+        for (name, value) in headers.iter() {
+            if name != axum::http::header::CONTENT_TYPE
+                && name != axum::http::header::CONTENT_LENGTH
+            {
+                res.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+    }
     let headers = res.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(limiter.limit));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
@@ -109,14 +121,13 @@ async fn api_layer(State(state): State<AppState>, mut req: Request, next: Next) 
 
 /// Reads a JSON object body: empty means `{}`; too big is 413/22; bad JSON is 400/4.
 pub fn json_object(
-    op: &str,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
     let bytes = body.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_big(op, BODY_LIMIT)
+            ApiError::too_big(BODY_LIMIT)
         } else {
-            ApiError::input(op, format!("cannot read the request body: {e}"))
+            ApiError::input(format!("cannot read the request body: {e}"))
         }
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -124,16 +135,9 @@ pub fn json_object(
     }
     match serde_json::from_slice(&bytes) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::input(
-            op,
-            "the request body must be a JSON object",
-        )),
-        Err(e) => Err(ApiError::input(
-            op,
-            format!("invalid JSON in the request body: {e}"),
-        )),
+        Ok(_) => Err(ApiError::input("the request body must be a JSON object")),
+        Err(e) => Err(ApiError::input(format!(
+            "invalid JSON in the request body: {e}"
+        ))),
     }
 }
-
-/// A timeout for a whole API-triggered check, below the JS SDK's 3 s.
-pub const CHECK_BUDGET: Duration = Duration::from_millis(2500);

@@ -3,7 +3,6 @@
 //! [`Report`]: the steps with their outcome and timing, the error in plain words, and hints.
 //! Every check is bounded (`budget`), and nothing in here panics on a target's answer.
 
-pub mod aws;
 mod targets;
 
 use std::time::{Duration, Instant};
@@ -66,6 +65,13 @@ impl Report {
         self.hints.push(hint.into());
     }
 }
+
+/// The time a whole interactive check may take (the REST API's `check_*` and the dashboard's
+/// Test), below the JS SDK's 3 s request timeout.
+pub const CHECK_BUDGET: Duration = Duration::from_millis(2500);
+
+/// The time a webhook check's request may take, inside [`CHECK_BUDGET`].
+pub const WEBHOOK_CHECK_TIMEOUT: Duration = Duration::from_millis(2000);
 
 /// Runs `check` within `budget`; past it, the report says which step was still running.
 pub async fn bounded<F>(budget: Duration, what: &str, check: F) -> Report

@@ -6,9 +6,13 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::aws::{classify, resolve_credentials, sdk_config, AwsFailure, CallLimits};
 use super::Report;
+use crate::aws::{classify, resolve_credentials, sdk_config, AwsFailure, CallLimits};
+use crate::config::AwsSettings;
 use crate::hooks::{AwsAuth, KinesisStreamArn, SnsTopicArn, SqsQueueUrl};
+
+/// The region of a queue URL that names none when no default region is set.
+const FALLBACK_REGION: &str = "us-east-1";
 
 /// The body of a test message: an event of type `hookrelay.test`, base64 as deliveries are.
 fn test_event(target: &str) -> (String, String) {
@@ -16,7 +20,7 @@ fn test_event(target: &str) -> (String, String) {
     let event = serde_json::json!({
         "type": "hookrelay.test",
         "id": id,
-        "created_at": crate::store::rfc3339(crate::store::now_millis()),
+        "created_at": crate::store::rfc3339(crate::domain::Millis::now()),
         "message": format!("Test message from Hookrelay to {target}. It is safe to ignore."),
     });
     (id, event.to_string())
@@ -43,8 +47,9 @@ pub async fn check_sqs(
     region: Option<&str>,
     auth: &AwsAuth,
     external_id: &str,
-    endpoint: Option<&str>,
+    aws: &AwsSettings,
 ) -> Report {
+    let endpoint = aws.endpoint.as_deref();
     let mut report = Report::default();
     let t = Instant::now();
     let queue = match SqsQueueUrl::parse(url, endpoint) {
@@ -66,7 +71,10 @@ pub async fn check_sqs(
             return report.finish();
         }
         (Some(r), _) | (None, Some(r)) => r.to_string(),
-        (None, None) => std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+        (None, None) => aws
+            .default_region
+            .clone()
+            .unwrap_or_else(|| FALLBACK_REGION.into()),
     };
     report.step(
         "validate the queue URL",

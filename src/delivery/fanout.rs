@@ -5,13 +5,14 @@
 use std::str::FromStr;
 
 use super::event::TEST_EVENT_TYPE;
+use crate::domain::{HookId, HookType};
 use crate::hooks::{chime_event_type, ChimeDataType, EventHook};
 
 /// The part of a hook that routing needs (no target, no secrets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookFilter {
-    pub hook_id: String,
-    pub hook_type: String,
+    pub hook_id: HookId,
+    pub hook_type: HookType,
     pub event_types: Vec<String>,
     /// Kinesis only: the data types streamed (both when the hook names none).
     pub kinesis_data_types: Vec<ChimeDataType>,
@@ -21,12 +22,8 @@ impl HookFilter {
     /// The filter of a stored hook; `None` when the hook receives nothing (disabled, or a
     /// `pending_message` hook, which is not an event destination).
     pub fn of(hook: &EventHook) -> Option<Self> {
-        if !hook.enabled
-            || !matches!(
-                hook.hook_type.as_str(),
-                "webhook" | "sqs" | "sns" | "kinesis"
-            )
-        {
+        let hook_type = hook.hook_type.parse::<HookType>().ok()?;
+        if !hook.enabled || !hook_type.delivers() {
             return None;
         }
         let mut kinesis_data_types: Vec<ChimeDataType> = hook
@@ -38,8 +35,8 @@ impl HookFilter {
             kinesis_data_types = ChimeDataType::ALL.to_vec();
         }
         Some(Self {
-            hook_id: hook.id.clone(),
-            hook_type: hook.hook_type.clone(),
+            hook_id: HookId(hook.id.clone()),
+            hook_type,
             event_types: hook.event_types.clone(),
             kinesis_data_types,
         })
@@ -53,7 +50,7 @@ impl HookFilter {
         if !self.event_types.is_empty() && !self.event_types.iter().any(|t| t == event_type) {
             return false;
         }
-        if self.hook_type == "kinesis" {
+        if self.hook_type == HookType::Kinesis {
             return chime_event_type(event_type)
                 .is_some_and(|(_, data_type)| self.kinesis_data_types.contains(&data_type));
         }

@@ -12,9 +12,9 @@ use super::dispatch::{Dispatcher, Routed};
 use super::event::Event;
 use super::fanout::HookFilter;
 use super::metrics::Metrics;
-use crate::hooks::EventHook;
-use crate::store::deliveries::{self as outbox, EventRow, NewDelivery};
-use crate::store::{now_millis, Db, StoreError};
+use crate::domain::{AppId, Millis};
+use crate::store::outbox::Lease;
+use crate::store::{NewDelivery, NewEvent, Store, StoreError};
 
 /// Most events stored by one commit.
 const GROUP_MAX_EVENTS: usize = 10_000;
@@ -33,12 +33,13 @@ pub struct Accepted {
 pub enum IngestError {
     #[error("Hookrelay is shutting down")]
     Stopping,
+    /// The group commit failed; every caller in the group gets this (the cause is logged once).
     #[error("the events could not be stored: {0}")]
-    Store(String),
+    Store(Arc<StoreError>),
 }
 
 struct Job {
-    app_id: i64,
+    app_id: AppId,
     events: Vec<Event>,
     reply: oneshot::Sender<Result<Vec<Accepted>, IngestError>>,
 }
@@ -49,7 +50,7 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    pub fn start(db: Db, dispatcher: Arc<Dispatcher>, metrics: Arc<Metrics>) -> Self {
+    pub fn start(db: Store, dispatcher: Arc<Dispatcher>, metrics: Arc<Metrics>) -> Self {
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(writer(rx, db, dispatcher, metrics));
         Self { tx }
@@ -58,7 +59,7 @@ impl Ingest {
     /// Stores the events of one app and their deliveries; returns when they are on disk.
     pub async fn accept(
         &self,
-        app_id: i64,
+        app_id: AppId,
         events: Vec<Event>,
     ) -> Result<Vec<Accepted>, IngestError> {
         let (reply, answer) = oneshot::channel();
@@ -76,11 +77,11 @@ impl Ingest {
 
 async fn writer(
     mut rx: mpsc::Receiver<Job>,
-    db: Db,
+    db: Store,
     dispatcher: Arc<Dispatcher>,
     metrics: Arc<Metrics>,
 ) {
-    let mut filters: HashMap<i64, (i64, Arc<Vec<HookFilter>>)> = HashMap::new();
+    let mut filters: Filters = HashMap::new();
     while let Some(first) = rx.recv().await {
         let mut count = first.events.len();
         let mut jobs = vec![first];
@@ -111,8 +112,9 @@ async fn writer(
                 tracing::error!(error = %e, events = count, "storing events failed");
                 // the hooks may have changed under a failed transaction: reload them
                 filters.clear();
+                let e = Arc::new(e);
                 for job in jobs {
-                    let _ = job.reply.send(Err(IngestError::Store(e.to_string())));
+                    let _ = job.reply.send(Err(IngestError::Store(e.clone())));
                 }
             }
         }
@@ -121,52 +123,89 @@ async fn writer(
 
 type Committed = (Vec<Vec<Accepted>>, Vec<Routed>);
 
+/// The fan-out filters of each app, with the `hooks_version` they were read at.
+type Filters = HashMap<AppId, (i64, Arc<Vec<HookFilter>>)>;
+
+/// One group commit: the events, the hooks they match (read at the apps' current
+/// `hooks_version`, inside the transaction) and their deliveries, leased to this process when
+/// the dispatcher has room for them.
 async fn commit(
-    db: &Db,
+    db: &Store,
     dispatcher: &Dispatcher,
-    filters: &mut HashMap<i64, (i64, Arc<Vec<HookFilter>>)>,
+    filters: &mut Filters,
     jobs: &[Job],
 ) -> Result<Committed, StoreError> {
-    let _gate = crate::store::write_gate().await;
-    let now = now_millis();
-    let mut tx = db.begin().await?;
+    let now = Millis::now();
+    let mut tx = db.begin_ingest().await?;
     // the first statement writes, so the transaction holds the write lock from here on and
     // the hook versions read below cannot change before the commit
     let mut fresh: Vec<HashSet<String>> = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let rows: Vec<EventRow> = job
+        let rows: Vec<NewEvent> = job
             .events
             .iter()
-            .map(|e| EventRow {
+            .map(|e| NewEvent {
                 id: &e.id,
                 event_type: &e.event_type,
                 cid: e.cid.as_deref(),
                 payload: &e.json,
             })
             .collect();
-        let inserted = outbox::insert_events(&mut tx, job.app_id, now, &rows).await?;
+        let inserted = tx.insert_events(job.app_id, now, &rows).await?;
         fresh.push(inserted.into_iter().collect());
     }
-    let mut app_ids: Vec<i64> = jobs.iter().map(|j| j.app_id).collect();
+    let mut app_ids: Vec<AppId> = jobs.iter().map(|j| j.app_id).collect();
     app_ids.sort_unstable();
     app_ids.dedup();
-    let versions = outbox::hooks_versions(&mut tx, &app_ids).await?;
+    let versions = tx.hooks_versions(&app_ids).await?;
     for app_id in &app_ids {
         let version = versions.get(app_id).copied().unwrap_or(-1);
         if filters.get(app_id).map(|(v, _)| *v) != Some(version) {
-            let mut list = Vec::new();
-            for (id, config) in outbox::hook_configs(&mut tx, *app_id).await? {
-                let hook: EventHook = serde_json::from_str(&config)
-                    .map_err(|e| StoreError::Corrupt(format!("hook {id} of app {app_id}: {e}")))?;
-                list.extend(HookFilter::of(&hook));
-            }
+            let hooks = tx.hook_configs(*app_id).await?;
+            let list = hooks.iter().filter_map(HookFilter::of).collect();
             filters.insert(*app_id, (version, Arc::new(list)));
         }
     }
+    let (answers, planned) = plan(jobs, &fresh, filters);
 
+    let reserved = !planned.is_empty() && dispatcher.reserve(planned.len());
+    let lease = reserved.then(|| Lease {
+        owner: dispatcher.owner(),
+        until: now.plus(dispatcher.lease()),
+    });
+    let stored = match tx.insert_deliveries(now, lease, &planned).await {
+        Ok(created) => tx.commit().await.map(|()| created),
+        Err(e) => Err(e),
+    };
+    let created = match stored {
+        Ok(created) => created,
+        Err(e) => {
+            if reserved {
+                dispatcher.unreserve(planned.len());
+            }
+            return Err(e);
+        }
+    };
+    let routed = if reserved {
+        let routed = route(jobs, &planned, created, &versions, now);
+        // anything not handed over (it never should be) stays leased and is claimed later
+        dispatcher.unreserve(planned.len() - routed.len());
+        routed
+    } else {
+        Vec::new()
+    };
+    Ok((answers, routed))
+}
+
+/// The answer to each job and the deliveries to create: one per new event and matching hook.
+fn plan<'a>(
+    jobs: &'a [Job],
+    fresh: &[HashSet<String>],
+    filters: &'a Filters,
+) -> (Vec<Vec<Accepted>>, Vec<NewDelivery<'a>>) {
     let mut planned: Vec<NewDelivery> = Vec::new();
     let mut answers: Vec<Vec<Accepted>> = Vec::with_capacity(jobs.len());
-    for (job, fresh) in jobs.iter().zip(&fresh) {
+    for (job, fresh) in jobs.iter().zip(fresh) {
         let hooks = &filters[&job.app_id].1;
         let mut answer = Vec::with_capacity(job.events.len());
         for event in &job.events {
@@ -178,7 +217,7 @@ async fn commit(
                     planned.push(NewDelivery {
                         app_id: job.app_id,
                         hook_id: &hook.hook_id,
-                        hook_type: &hook.hook_type,
+                        hook_type: hook.hook_type,
                         event_id: &event.id,
                         event_type: &event.event_type,
                         size: event.json.len() as i64,
@@ -193,60 +232,47 @@ async fn commit(
         }
         answers.push(answer);
     }
+    (answers, planned)
+}
 
-    let reserved = !planned.is_empty() && dispatcher.reserve(planned.len());
-    let lease_until = now + i64::try_from(dispatcher.lease().as_millis()).unwrap_or(60_000);
-    let lease = reserved.then_some((dispatcher.owner(), lease_until));
-    let created = match outbox::insert_deliveries(&mut tx, now, lease, &planned).await {
-        Ok(created) => created,
-        Err(e) => {
-            if reserved {
-                dispatcher.unreserve(planned.len());
-            }
-            return Err(e);
+/// The created deliveries as the dispatcher takes them, in id order.
+fn route(
+    jobs: &[Job],
+    planned: &[NewDelivery<'_>],
+    created: Vec<crate::store::outbox::Created>,
+    versions: &HashMap<AppId, i64>,
+    now: Millis,
+) -> Vec<Routed> {
+    let mut events: HashMap<(AppId, &str), Arc<Event>> = HashMap::new();
+    for job in jobs {
+        for e in &job.events {
+            events.insert((job.app_id, e.id.as_str()), Arc::new(e.clone()));
         }
-    };
-    if let Err(e) = tx.commit().await {
-        if reserved {
-            dispatcher.unreserve(planned.len());
-        }
-        return Err(e.into());
     }
-
-    let mut routed = Vec::new();
-    if reserved {
-        let mut events: HashMap<(i64, &str), Arc<Event>> = HashMap::new();
-        for job in jobs {
-            for e in &job.events {
-                events.insert((job.app_id, e.id.as_str()), Arc::new(e.clone()));
-            }
-        }
-        let hook_types: HashMap<(i64, &str, &str), &str> = planned
-            .iter()
-            .map(|d| ((d.app_id, d.event_id, d.hook_id), d.hook_type))
-            .collect();
-        routed.reserve(created.len());
-        for (id, app_id, event_id, hook_id) in &created {
-            let (Some(event), Some(hook_type)) = (
-                events.get(&(*app_id, event_id.as_str())),
-                hook_types.get(&(*app_id, event_id.as_str(), hook_id.as_str())),
-            ) else {
-                continue;
-            };
-            routed.push(Routed {
-                id: *id,
-                app_id: *app_id,
-                hook_id: hook_id.clone(),
-                hook_type: (*hook_type).to_string(),
-                event: event.clone(),
-                attempts: 0,
-                accepted_at: now,
-                hooks_version: versions.get(app_id).copied().unwrap_or(0),
-            });
-        }
-        routed.sort_by_key(|r| r.id);
-        // anything not handed over (it never should be) stays leased and is claimed later
-        dispatcher.unreserve(planned.len() - routed.len());
+    let hook_types: HashMap<(AppId, &str, &str), crate::domain::HookType> = planned
+        .iter()
+        .map(|d| ((d.app_id, d.event_id, d.hook_id.as_str()), d.hook_type))
+        .collect();
+    let mut routed = Vec::with_capacity(created.len());
+    for c in created {
+        let (Some(event), Some(&hook_type)) = (
+            events.get(&(c.app_id, c.event_id.as_str())),
+            hook_types.get(&(c.app_id, c.event_id.as_str(), c.hook_id.as_str())),
+        ) else {
+            continue;
+        };
+        let event = event.clone();
+        routed.push(Routed {
+            id: c.id,
+            app_id: c.app_id,
+            hook_id: c.hook_id,
+            hook_type,
+            event,
+            attempts: 0,
+            accepted_at: now,
+            hooks_version: versions.get(&c.app_id).copied().unwrap_or(0),
+        });
     }
-    Ok((answers, routed))
+    routed.sort_by_key(|r| r.id);
+    routed
 }

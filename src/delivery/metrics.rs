@@ -3,7 +3,10 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-pub const HOOK_TYPES: [&str; 4] = ["webhook", "sqs", "sns", "kinesis"];
+use crate::domain::{Finish, HookType};
+use crate::store::stats::Backlog;
+
+/// The outcomes counted, by the index of [`counted`].
 pub const OUTCOMES: [&str; 4] = ["delivered", "retried", "failed", "dropped"];
 
 /// Upper bounds (seconds) of the latency histogram's buckets.
@@ -12,12 +15,15 @@ const BUCKETS: [f64; 16] = [
     3600.0,
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Delivered = 0,
-    Retried = 1,
-    Failed = 2,
-    Dropped = 3,
+/// The index in [`OUTCOMES`] of what `finish` counts as; a postponement is not counted.
+fn counted(finish: &Finish) -> Option<usize> {
+    match finish {
+        Finish::Delivered => Some(0),
+        Finish::Retry { .. } => Some(1),
+        Finish::Failed { .. } => Some(2),
+        Finish::Dropped { .. } => Some(3),
+        Finish::Postpone { .. } => None,
+    }
 }
 
 #[derive(Default)]
@@ -25,23 +31,28 @@ pub struct Metrics {
     pub events_accepted: AtomicU64,
     pub ingest_commits: AtomicU64,
     pub outcome_commits: AtomicU64,
-    deliveries: [[AtomicU64; 4]; 4],
+    deliveries: [[AtomicU64; 4]; HookType::DELIVERING.len()],
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
 }
 
-fn type_index(hook_type: &str) -> usize {
-    HOOK_TYPES.iter().position(|t| *t == hook_type).unwrap_or(0)
-}
-
 impl Metrics {
-    pub fn count(&self, hook_type: &str, outcome: Outcome, n: u64) {
-        self.deliveries[type_index(hook_type)][outcome as usize].fetch_add(n, Relaxed);
+    /// Counts one outcome of a delivery to a hook of `hook_type`.
+    pub fn count(&self, hook_type: HookType, finish: &Finish) {
+        if let (Some(row), Some(column)) = (self.deliveries.get(hook_type.index()), counted(finish))
+        {
+            row[column].fetch_add(1, Relaxed);
+        }
     }
 
-    pub fn deliveries(&self, hook_type: &str, outcome: Outcome) -> u64 {
-        self.deliveries[type_index(hook_type)][outcome as usize].load(Relaxed)
+    /// How many outcomes named `outcome` (one of [`OUTCOMES`]) were counted for `hook_type`.
+    pub fn deliveries(&self, hook_type: HookType, outcome: &str) -> u64 {
+        let column = OUTCOMES.iter().position(|o| *o == outcome);
+        match (self.deliveries.get(hook_type.index()), column) {
+            (Some(row), Some(c)) => row[c].load(Relaxed),
+            _ => 0,
+        }
     }
 
     /// Records one accept → delivered latency.
@@ -57,7 +68,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition, with the backlog per app (`(app id, pending)`).
-    pub fn render(&self, backlog: &[(i64, i64)]) -> String {
+    pub fn render(&self, backlog: &[Backlog]) -> String {
         let mut out = String::with_capacity(4096);
         let _ = writeln!(
             out,
@@ -78,7 +89,7 @@ impl Metrics {
             out,
             "# HELP hookrelay_deliveries_total Delivery attempts by hook type and outcome.\n# TYPE hookrelay_deliveries_total counter"
         );
-        for (t, hook_type) in HOOK_TYPES.iter().enumerate() {
+        for (t, hook_type) in HookType::DELIVERING.iter().enumerate() {
             for (o, outcome) in OUTCOMES.iter().enumerate() {
                 let _ = writeln!(
                     out,
@@ -108,8 +119,12 @@ impl Metrics {
             out,
             "# HELP hookrelay_backlog Deliveries waiting to be sent (or retried), per app.\n# TYPE hookrelay_backlog gauge"
         );
-        for (app, pending) in backlog {
-            let _ = writeln!(out, "hookrelay_backlog{{app=\"{app}\"}} {pending}");
+        for b in backlog {
+            let _ = writeln!(
+                out,
+                "hookrelay_backlog{{app=\"{}\"}} {}",
+                b.app_id, b.pending
+            );
         }
         out
     }
@@ -123,11 +138,31 @@ mod tests {
     fn renders_counters_histogram_and_backlog() {
         let m = Metrics::default();
         m.events_accepted.fetch_add(3, Relaxed);
-        m.count("sqs", Outcome::Dropped, 1);
-        m.count("webhook", Outcome::Retried, 2);
+        m.count(
+            HookType::Sqs,
+            &Finish::Dropped {
+                error: "too big".into(),
+            },
+        );
+        let retry = Finish::Retry {
+            next_at: crate::domain::Millis(0),
+            error: "HTTP 500".into(),
+        };
+        m.count(HookType::Webhook, &retry);
+        m.count(HookType::Webhook, &retry);
+        m.count(
+            HookType::Webhook,
+            &Finish::Postpone {
+                next_at: crate::domain::Millis(0),
+            },
+        );
+        assert_eq!(m.deliveries(HookType::Webhook, "retried"), 2);
         m.observe_latency(4);
         m.observe_latency(2000);
-        let text = m.render(&[(7, 12)]);
+        let text = m.render(&[Backlog {
+            app_id: crate::domain::AppId(7),
+            pending: 12,
+        }]);
         assert!(text.contains("hookrelay_events_accepted_total 3\n"));
         assert!(
             text.contains("hookrelay_deliveries_total{hook_type=\"sqs\",outcome=\"dropped\"} 1\n")

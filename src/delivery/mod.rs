@@ -21,8 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::DeliveryOpts;
-use crate::secrets::MasterKey;
-use crate::store::Db;
+use crate::domain::AppId;
+use crate::store::Store;
 
 pub use event::{Event, EventError};
 pub use ingest::{Accepted, IngestError};
@@ -36,14 +36,9 @@ pub struct Engine {
 
 impl Engine {
     /// Starts ingest and dispatch over `db`.
-    pub fn start(
-        db: Db,
-        key: MasterKey,
-        opts: DeliveryOpts,
-        settings: registry::Settings,
-    ) -> Arc<Self> {
+    pub fn start(db: Store, opts: DeliveryOpts, settings: registry::Settings) -> Arc<Self> {
         let metrics = Arc::new(metrics::Metrics::default());
-        let registry = registry::Registry::new(db.clone(), key, settings);
+        let registry = registry::Registry::new(db.clone(), settings);
         let dispatcher = dispatch::Dispatcher::start(db.clone(), registry, metrics.clone(), opts);
         let ingest = ingest::Ingest::start(db, dispatcher.clone(), metrics.clone());
         Arc::new(Self {
@@ -56,7 +51,7 @@ impl Engine {
     /// Stores events of an app with their deliveries; returns once they are on disk.
     pub async fn accept(
         &self,
-        app_id: i64,
+        app_id: AppId,
         events: Vec<Event>,
     ) -> Result<Vec<Accepted>, IngestError> {
         self.ingest.accept(app_id, events).await

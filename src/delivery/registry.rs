@@ -7,24 +7,33 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::destinations::{self, AppContext, Destination};
+use crate::domain::{AppId, HookId, HookType};
 use crate::hooks::store as hook_store;
-use crate::hooks::{validate_hook, ValidateContext};
-use crate::secrets::MasterKey;
-use crate::store::{apps, Db, StoreError};
+use crate::hooks::{validate_hook, HookError, ValidateContext};
+use crate::store::{Store, StoreError};
 
 /// How long a looked-up version is trusted before asking the database again.
 const RECHECK: Duration = Duration::from_millis(300);
 
+/// Why a stored hook cannot be sent to.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unsendable {
+    #[error("{0} hooks do not receive events")]
+    NotDelivered(HookType),
+    #[error("the stored hook is not valid: {0}")]
+    Invalid(HookError),
+}
+
 /// A hook ready to send to, or the reason it cannot be.
 pub struct RuntimeHook {
     pub enabled: bool,
-    pub destination: Result<Arc<dyn Destination>, String>,
+    pub destination: Result<Arc<dyn Destination>, Unsendable>,
 }
 
 /// One app's hooks at one `hooks_version`.
 pub struct AppHooks {
     pub version: i64,
-    pub hooks: HashMap<String, Arc<RuntimeHook>>,
+    pub hooks: HashMap<HookId, Arc<RuntimeHook>>,
 }
 
 /// Server settings destinations need.
@@ -38,17 +47,15 @@ pub struct Settings {
 }
 
 pub struct Registry {
-    db: Db,
-    key: MasterKey,
+    db: Store,
     settings: Settings,
-    apps: tokio::sync::Mutex<HashMap<i64, (Arc<AppHooks>, Instant)>>,
+    apps: tokio::sync::Mutex<HashMap<AppId, (Arc<AppHooks>, Instant)>>,
 }
 
 impl Registry {
-    pub fn new(db: Db, key: MasterKey, settings: Settings) -> Self {
+    pub fn new(db: Store, settings: Settings) -> Self {
         Self {
             db,
-            key,
             settings,
             apps: tokio::sync::Mutex::new(HashMap::new()),
         }
@@ -58,7 +65,7 @@ impl Registry {
     /// with), current within [`RECHECK`] otherwise, and read afresh when `fresh` is set.
     pub async fn app(
         &self,
-        app_id: i64,
+        app_id: AppId,
         min_version: i64,
         fresh: bool,
     ) -> Result<Arc<AppHooks>, StoreError> {
@@ -68,12 +75,7 @@ impl Registry {
                 return Ok(hooks.clone());
             }
         }
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT hooks_version FROM apps WHERE id = ?")
-                .bind(app_id)
-                .fetch_optional(&self.db)
-                .await?;
-        let Some(version) = version else {
+        let Some(version) = self.db.hooks_version(app_id).await? else {
             // the app is gone: nothing to deliver to
             let empty = Arc::new(AppHooks {
                 version: -1,
@@ -93,13 +95,11 @@ impl Registry {
         Ok(loaded)
     }
 
-    async fn load(&self, app_id: i64, version: i64) -> Result<AppHooks, StoreError> {
-        let stored = hook_store::list(&self.db, &self.key, app_id).await?;
-        let settings = hook_store::legacy(&self.db, &self.key, app_id).await?;
-        let app = apps::get(&self.db, app_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let secret = apps::secret(&self.db, &self.key, app_id).await?;
+    async fn load(&self, app_id: AppId, version: i64) -> Result<AppHooks, StoreError> {
+        let stored = hook_store::list(&self.db, app_id).await?;
+        let settings = self.db.legacy_settings(app_id).await?;
+        let app = self.db.app(app_id).await?.ok_or(StoreError::NotFound)?;
+        let secret = self.db.app_secret(app_id).await?;
         let ctx = AppContext {
             app_id,
             api_key: app.api_key,
@@ -119,11 +119,11 @@ impl Registry {
             let destination = match validate_hook(i, hook, &validate) {
                 Ok(valid) => destinations::build(&hook.id, &valid, &ctx)
                     .await
-                    .ok_or_else(|| format!("{} hooks do not receive events", hook.hook_type)),
-                Err(e) => Err(format!("the stored hook is not valid: {e}")),
+                    .ok_or(Unsendable::NotDelivered(valid.target.hook_type())),
+                Err(e) => Err(Unsendable::Invalid(e)),
             };
             hooks.insert(
-                hook.id.clone(),
+                HookId(hook.id.clone()),
                 Arc::new(RuntimeHook {
                     enabled: hook.enabled,
                     destination,
@@ -131,7 +131,7 @@ impl Registry {
             );
         }
         tracing::debug!(
-            app_id,
+            %app_id,
             version,
             hooks = hooks.len(),
             "loaded the app's hooks"

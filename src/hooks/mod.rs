@@ -6,7 +6,9 @@
 //! `url` crate and are built with the `ssr` feature only.
 
 pub mod events;
-pub mod model;
+/// The wire form of a hook lives in `domain` (the store persists it); this path stays for
+/// the layers above.
+pub use crate::domain::hook as model;
 #[cfg(feature = "ssr")]
 pub mod patch;
 #[cfg(feature = "ssr")]

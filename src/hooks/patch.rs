@@ -10,6 +10,7 @@
 
 use super::model::{is_masked, EventHook, HookError};
 use super::validate::{AwsAuth, HookTarget, ValidHook};
+use crate::domain::HookType;
 
 /// The key and secret fields, per AWS hook type.
 const CREDENTIAL_FIELDS: [(&str, &str); 3] = [
@@ -125,6 +126,7 @@ pub fn plan(
 pub fn canonical(valid: &ValidHook, id: &str) -> (EventHook, Option<(String, String)>) {
     let mut hook = EventHook {
         id: id.to_string(),
+        hook_type: valid.target.hook_type().as_str().to_string(),
         enabled: valid.enabled,
         event_types: valid.event_types.clone(),
         product: valid.product.clone(),
@@ -145,7 +147,6 @@ pub fn canonical(valid: &ValidHook, id: &str) -> (EventHook, Option<(String, Str
         };
     match &valid.target {
         HookTarget::Webhook { url } => {
-            hook.hook_type = "webhook".into();
             hook.webhook_url = Some(url.clone());
         }
         HookTarget::Sqs {
@@ -153,7 +154,6 @@ pub fn canonical(valid: &ValidHook, id: &str) -> (EventHook, Option<(String, Str
             region,
             auth,
         } => {
-            hook.hook_type = "sqs".into();
             hook.sqs_queue_url = Some(queue_url.as_str().to_string());
             hook.sqs_region = Some(region.clone());
             auth_fields(auth, &mut hook.sqs_auth_type, &mut hook.sqs_role_arn);
@@ -163,7 +163,6 @@ pub fn canonical(valid: &ValidHook, id: &str) -> (EventHook, Option<(String, Str
             region,
             auth,
         } => {
-            hook.hook_type = "sns".into();
             hook.sns_topic_arn = Some(topic_arn.as_str().to_string());
             hook.sns_region = Some(region.clone());
             auth_fields(auth, &mut hook.sns_auth_type, &mut hook.sns_role_arn);
@@ -174,7 +173,6 @@ pub fn canonical(valid: &ValidHook, id: &str) -> (EventHook, Option<(String, Str
             auth,
             data_types,
         } => {
-            hook.hook_type = "kinesis".into();
             hook.kinesis_stream_arn = Some(stream_arn.as_str().to_string());
             hook.kinesis_region = Some(region.clone());
             auth_fields(
@@ -189,7 +187,6 @@ pub fn canonical(valid: &ValidHook, id: &str) -> (EventHook, Option<(String, Str
             timeout_ms,
             callback_mode,
         } => {
-            hook.hook_type = "pending_message".into();
             hook.webhook_url = url.clone();
             hook.timeout_ms = Some(*timeout_ms);
             hook.callback = Some(super::model::Callback {
@@ -204,9 +201,9 @@ pub fn canonical(valid: &ValidHook, id: &str) -> (EventHook, Option<(String, Str
 /// Puts a sealed-apart key and secret back into a stored hook's fields.
 pub fn with_credentials(mut hook: EventHook, credentials: Option<(String, String)>) -> EventHook {
     if let Some((key, secret)) = credentials {
-        let (k, s) = match hook.hook_type.as_str() {
-            "sqs" => ("sqs_key", "sqs_secret"),
-            "sns" => ("sns_key", "sns_secret"),
+        let (k, s) = match hook.hook_type.parse() {
+            Ok(HookType::Sqs) => ("sqs_key", "sqs_secret"),
+            Ok(HookType::Sns) => ("sns_key", "sns_secret"),
             _ => ("kinesis_key", "kinesis_secret"),
         };
         *credential_field(&mut hook, k) = Some(key);

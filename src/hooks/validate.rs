@@ -7,11 +7,10 @@ use url::Url;
 
 use super::aws::{AwsTargetError, IamRoleArn, KinesisStreamArn, Region, SnsTopicArn, SqsQueueUrl};
 use super::events::{is_known_event_type, ChimeDataType};
-use super::model::{
-    non_empty, EventHook, AUTH_TYPES, CALLBACK_MODES, DEFAULT_PRODUCT, HOOK_TYPES, PRODUCTS,
-};
+use super::model::{non_empty, EventHook, AUTH_TYPES, CALLBACK_MODES, DEFAULT_PRODUCT, PRODUCTS};
 
 pub use super::model::HookError;
+use crate::domain::HookType;
 
 /// The most hooks an app may have.
 pub const MAX_HOOKS: usize = 100;
@@ -85,6 +84,19 @@ pub enum HookTarget {
     },
 }
 
+impl HookTarget {
+    /// The hook type this target belongs to.
+    pub fn hook_type(&self) -> HookType {
+        match self {
+            HookTarget::Webhook { .. } => HookType::Webhook,
+            HookTarget::Sqs { .. } => HookType::Sqs,
+            HookTarget::Sns { .. } => HookType::Sns,
+            HookTarget::Kinesis { .. } => HookType::Kinesis,
+            HookTarget::PendingMessage { .. } => HookType::PendingMessage,
+        }
+    }
+}
+
 /// How Hookrelay authenticates to AWS for a hook. `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub enum AwsAuth {
@@ -146,30 +158,30 @@ pub fn validate_hook(
     hook: &EventHook,
     ctx: &ValidateContext,
 ) -> Result<ValidHook, HookError> {
-    let f = Fields { index };
+    let f = Fields { index: Some(index) };
     let id = validate_id(&f, &hook.id)?;
-    let hook_type = hook.hook_type.as_str();
-    if !HOOK_TYPES.contains(&hook_type) {
-        let message = if hook_type.is_empty() {
+    let Ok(hook_type) = hook.hook_type.parse::<HookType>() else {
+        let message = if hook.hook_type.is_empty() {
             "hook_type is required".to_owned()
         } else {
-            format!("unknown hook type \"{hook_type}\"")
+            format!("unknown hook type \"{}\"", hook.hook_type)
         };
+        let allowed: Vec<&str> = HookType::ALL.iter().map(|t| t.as_str()).collect();
         return Err(f.err(
             "hook_type",
-            format!("{message}; allowed: {}", HOOK_TYPES.join(", ")),
+            format!("{message}; allowed: {}", allowed.join(", ")),
         ));
-    }
+    };
     let product = validate_product(&f, &hook.product)?;
     let event_types = validate_event_types(&f, &hook.event_types)?;
     let target = match hook_type {
-        "webhook" => HookTarget::Webhook {
+        HookType::Webhook => HookTarget::Webhook {
             url: webhook_url(&f, non_empty(&hook.webhook_url), "webhook")?,
         },
-        "sqs" => validate_sqs(&f, hook, ctx)?,
-        "sns" => validate_sns(&f, hook, ctx)?,
-        "kinesis" => validate_kinesis(&f, hook, ctx)?,
-        _ => validate_pending_message(&f, hook)?,
+        HookType::Sqs => validate_sqs(&f, hook, ctx)?,
+        HookType::Sns => validate_sns(&f, hook, ctx)?,
+        HookType::Kinesis => validate_kinesis(&f, hook, ctx)?,
+        HookType::PendingMessage => validate_pending_message(&f, hook)?,
     };
     Ok(ValidHook {
         id,
@@ -202,7 +214,7 @@ pub fn validate_hooks(
     let mut valid = Vec::with_capacity(kept);
     let mut pending = 0;
     for (index, hook) in hooks.iter().enumerate() {
-        let f = Fields { index };
+        let f = Fields { index: Some(index) };
         if hook.delete {
             if validate_id(&f, &hook.id)?.is_none() {
                 return Err(f.err(
@@ -240,14 +252,18 @@ pub fn validate_hooks(
     Ok(valid)
 }
 
-/// Builds the field paths of one hook.
+/// Builds the field paths of one hook: `event_hooks[index].FIELD`, or the bare field name for
+/// the fields of a check request.
 struct Fields {
-    index: usize,
+    index: Option<usize>,
 }
 
 impl Fields {
     fn path(&self, field: &str) -> String {
-        format!("event_hooks[{}].{field}", self.index)
+        match self.index {
+            Some(index) => format!("event_hooks[{index}].{field}"),
+            None => field.to_owned(),
+        }
     }
 
     fn err(&self, field: &str, message: impl Into<String>) -> HookError {
@@ -378,6 +394,27 @@ fn resolve_region(
             )),
         },
     }
+}
+
+/// The AWS authentication of a check request (`POST /check_sqs`, the dashboard's Test), by
+/// the same rules as a hook's (see [`resolve_auth`]); errors name the bare field
+/// (`sqs_key`). `hook_type` is the AWS hook type the fields belong to.
+pub fn check_auth(
+    hook_type: HookType,
+    auth_type: Option<&str>,
+    key: Option<&str>,
+    secret: Option<&str>,
+    role_arn: Option<&str>,
+) -> Result<AwsAuth, HookError> {
+    let aws = AwsFields {
+        prefix: hook_type.as_str(),
+        region: None,
+        auth_type,
+        key,
+        secret,
+        role_arn,
+    };
+    resolve_auth(&Fields { index: None }, &aws)
 }
 
 /// Picks the authentication. Without an auth type: `keys` when a key or secret is given

@@ -1,10 +1,11 @@
-//! Apps: name, public API key, sealed API secret.
+//! Apps: name, public API key, sealed API secret, settings JSON and `hooks_version`.
 
 use secrecy::SecretString;
 
-use super::{is_unique_violation, now_millis, Db, StoreError};
+use super::{backend, Store, StoreError};
+use crate::domain::{AppId, LegacySettings};
 use crate::dto::{AppSummary, InputError};
-use crate::secrets::{random_lower_token, random_token, MasterKey};
+use crate::secrets::{random_lower_token, random_token};
 
 /// A validated app name: trimmed, 1 to 100 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,108 +38,78 @@ pub struct CreatedApp {
     pub api_secret: SecretString,
 }
 
-fn secret_aad(app_id: i64) -> String {
+/// An app with its settings (secrets not opened) and the version of its hooks, in one read.
+#[derive(Debug, Clone)]
+pub struct AppWithSettings {
+    pub app: AppSummary,
+    pub settings: LegacySettings,
+    /// Bumped by every change to the app's hooks or settings.
+    pub hooks_version: i64,
+}
+
+pub(super) fn secret_aad(app_id: AppId) -> String {
     format!("app:{app_id}:api_secret")
 }
 
-/// API keys: 12 lowercase alphanumerics (like Stream's). Secrets: 48 alphanumerics (≈ 285 bits).
-pub async fn create(db: &Db, key: &MasterKey, name: &AppName) -> Result<CreatedApp, StoreError> {
-    let api_key = random_lower_token(12);
-    let api_secret = random_token(48);
-    let mut tx = db.begin().await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO apps (name, name_key, api_key, api_secret_enc, created_at) VALUES (?, ?, ?, '', ?) RETURNING id",
-    )
-    .bind(name.as_str())
-    .bind(name.as_str().to_lowercase())
-    .bind(&api_key)
-    .bind(now_millis())
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Input(InputError::AppNameTaken)
-        } else {
-            e.into()
-        }
-    })?;
-    // The sealed secret is bound to the row id, known only after the insert.
-    sqlx::query("UPDATE apps SET api_secret_enc = ? WHERE id = ?")
-        .bind(key.seal(&api_secret, &secret_aad(id)))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    let app = get(db, id).await?.ok_or(StoreError::NotFound)?;
-    Ok(CreatedApp {
-        app,
-        api_secret: SecretString::from(api_secret),
-    })
+/// Parses an app's `settings` JSON.
+pub(super) fn parse_settings(app_id: AppId, json: &str) -> Result<LegacySettings, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("settings of app {app_id}: {e}")))
 }
 
-type Row = (i64, String, String, i64);
-
-fn summary((id, name, api_key, created_at): Row) -> AppSummary {
-    AppSummary {
-        id,
-        name,
-        api_key,
-        created_at,
+impl Store {
+    /// Creates an app. API keys: 12 lowercase alphanumerics (like Stream's). Secrets: 48
+    /// alphanumerics (≈ 285 bits).
+    pub async fn create_app(&self, name: &AppName) -> Result<CreatedApp, StoreError> {
+        let api_key = random_lower_token(12);
+        let api_secret = random_token(48);
+        let key = self.key();
+        let app = backend!(self, b => b.create_app(name, &api_key, |id| key.seal(&api_secret, &secret_aad(id))).await)?;
+        Ok(CreatedApp {
+            app,
+            api_secret: SecretString::from(api_secret),
+        })
     }
-}
 
-pub async fn list(db: &Db) -> Result<Vec<AppSummary>, StoreError> {
-    let rows: Vec<Row> =
-        sqlx::query_as("SELECT id, name, api_key, created_at FROM apps ORDER BY name_key")
-            .fetch_all(db)
-            .await?;
-    Ok(rows.into_iter().map(summary).collect())
-}
+    /// Every app, by name.
+    pub async fn apps(&self) -> Result<Vec<AppSummary>, StoreError> {
+        backend!(self, b => b.apps().await)
+    }
 
-pub async fn get(db: &Db, id: i64) -> Result<Option<AppSummary>, StoreError> {
-    let row: Option<Row> =
-        sqlx::query_as("SELECT id, name, api_key, created_at FROM apps WHERE id = ?")
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
-    Ok(row.map(summary))
-}
+    pub async fn app(&self, id: AppId) -> Result<Option<AppSummary>, StoreError> {
+        backend!(self, b => b.app(id).await)
+    }
 
-/// The app, its settings JSON (read by `hooks::store`) and its `hooks_version`, in one read.
-pub async fn get_with_settings(
-    db: &Db,
-    id: i64,
-) -> Result<Option<(AppSummary, String, i64)>, StoreError> {
-    let row: Option<(i64, String, String, i64, String, i64)> = sqlx::query_as(
-        "SELECT id, name, api_key, created_at, settings, hooks_version FROM apps WHERE id = ?",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
-    Ok(
-        row.map(|(id, name, api_key, created_at, settings, version)| {
-            (summary((id, name, api_key, created_at)), settings, version)
-        }),
-    )
-}
+    pub async fn app_by_key(&self, api_key: &str) -> Result<Option<AppSummary>, StoreError> {
+        backend!(self, b => b.app_by_key(api_key).await)
+    }
 
-pub async fn by_api_key(db: &Db, api_key: &str) -> Result<Option<AppSummary>, StoreError> {
-    let row: Option<Row> =
-        sqlx::query_as("SELECT id, name, api_key, created_at FROM apps WHERE api_key = ?")
-            .bind(api_key)
-            .fetch_optional(db)
-            .await?;
-    Ok(row.map(summary))
-}
+    /// The app, its settings (without their secrets) and its `hooks_version`, in one read.
+    pub async fn app_with_settings(
+        &self,
+        id: AppId,
+    ) -> Result<Option<AppWithSettings>, StoreError> {
+        let Some((app, json, hooks_version)) = backend!(self, b => b.app_with_settings(id).await)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(AppWithSettings {
+            settings: parse_settings(id, &json)?,
+            app,
+            hooks_version,
+        }))
+    }
 
-/// Opens the app's sealed secret.
-pub async fn secret(db: &Db, key: &MasterKey, id: i64) -> Result<SecretString, StoreError> {
-    let sealed: Option<String> = sqlx::query_scalar("SELECT api_secret_enc FROM apps WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
-    let sealed = sealed.ok_or(StoreError::NotFound)?;
-    Ok(key.open(&sealed, &secret_aad(id))?)
+    /// The app's `hooks_version`, `None` when the app does not exist.
+    pub async fn hooks_version(&self, id: AppId) -> Result<Option<i64>, StoreError> {
+        backend!(self, b => b.hooks_version(id).await)
+    }
+
+    /// Opens the app's sealed secret.
+    pub async fn app_secret(&self, id: AppId) -> Result<SecretString, StoreError> {
+        let sealed = backend!(self, b => b.app_secret(id).await)?.ok_or(StoreError::NotFound)?;
+        Ok(self.key().open(&sealed, &secret_aad(id))?)
+    }
 }
 
 #[cfg(test)]

@@ -1,18 +1,49 @@
-//! Persistence (sqlx). SQLite is the embedded default; every query here is plain SQL that
-//! Postgres also accepts, so a Postgres pool can follow the same functions later.
+//! Persistence: the only module that names sqlx.
+//!
+//! [`Store`] is what every other layer holds: one cheap-to-clone value offering operations
+//! grouped by what they are for, each in its own file here:
+//!
+//! | file | operations |
+//! |---|---|
+//! | [`outbox`] | the ingest commit ([`IngestTx`]), claim / complete / renew / release, payloads |
+//! | [`log`] | the delivery log and redelivery |
+//! | [`stats`] | per-hook health for the dashboard, the backlog for `/metrics` |
+//! | [`retention`] | pruning finished deliveries and their events |
+//! | [`hooks`] | an app's hooks and legacy settings: read, and change in one transaction ([`HookChange`]) |
+//! | [`apps`], [`users`], [`sessions`] | apps and their secrets, dashboard users, dashboard sessions |
+//!
+//! Rows come back as named structs of `crate::domain` types (typed ids, [`Millis`],
+//! [`HookType`](crate::domain::HookType), [`DeliveryStatus`](crate::domain::DeliveryStatus)),
+//! never as tuples or bare strings. Keys and secrets are sealed with the master key here, on
+//! the way in, and opened on the way out: no other layer sees a sealed value.
+//!
+//! **Backends.** SQLite (`sqlite://…`, the embedded default) lives in [`sqlite`]. `Store`
+//! holds an enum over backends rather than a trait object: the backends are few and known at
+//! compile time, generic closures and unit-of-work values ([`IngestTx`], [`HookChange`]) need
+//! no boxing, and the [`backend!`] macro writes each method's `match` once, so a PostgreSQL
+//! backend is one more variant and one more module beside `sqlite/`, with no change to the
+//! layers above.
 
 pub mod apps;
-pub mod deliveries;
+pub mod hooks;
+pub mod log;
+pub mod outbox;
+pub mod retention;
 pub mod sessions;
+pub mod stats;
 pub mod users;
 
-use std::str::FromStr;
-use std::time::Duration;
+mod sqlite;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use crate::domain::Millis;
+use crate::secrets::MasterKey;
 
-pub type Db = SqlitePool;
+pub use apps::{AppName, AppWithSettings, CreatedApp};
+pub use hooks::{HookChange, HookRecord, StoredHook};
+pub use log::{DeliveryRow, ListFilter};
+pub use outbox::{Claimed, Created, IngestTx, Lease, NewDelivery, NewEvent, StoredEvent};
+pub use stats::HookHealth;
+pub use users::{UserCache, UserRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -20,6 +51,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH")]
+    UnsupportedUrl(String),
     #[error(transparent)]
     Input(#[from] crate::dto::InputError),
     #[error("not found")]
@@ -30,53 +63,63 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// Opens (creating the file if needed) and migrates the database.
-///
-/// Writes are durable when they return: WAL with `synchronous=FULL`.
-pub async fn connect(url: &str) -> Result<Db, StoreError> {
-    let opts = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
-    // An embedded database cannot drop a connection the way a server can, so the pool does not
-    // ping each one before handing it out: that would be a second round trip to the
-    // connection's thread for every query.
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .test_before_acquire(false)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(opts)
-        .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(pool)
+/// The database, with the master key that seals the secrets in it. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+    key: MasterKey,
 }
 
-/// Serialises this process's delivery writes (ingest commits, claims, outcomes). SQLite has
-/// one writer; connections that collide wait in its busy handler, which sleeps in growing
-/// steps (up to 100 ms) — queueing here instead keeps the writes back to back.
-pub async fn write_gate() -> tokio::sync::MutexGuard<'static, ()> {
-    static GATE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    GATE.lock().await
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlite::Sqlite),
 }
 
-/// `SELECT 1`: is the database answering?
-pub async fn ping(db: &Db) -> Result<(), StoreError> {
-    sqlx::query("SELECT 1").execute(db).await?;
-    Ok(())
+/// `backend!(self, b => b.op(args).await)`: runs the expression with `b` bound to the
+/// backend in use (one arm per backend).
+macro_rules! backend {
+    ($store:expr, $b:ident => $e:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite($b) => $e,
+        }
+    };
+}
+pub(crate) use backend;
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`.
+    pub async fn connect(url: &str, key: MasterKey) -> Result<Self, StoreError> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite(sqlite::Sqlite::connect(url).await?)
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
+        };
+        Ok(Self { backend, key })
+    }
+
+    /// Is the database answering?
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        backend!(self, b => b.ping().await)
+    }
+
+    /// Closes the connections (at shutdown).
+    pub async fn close(&self) {
+        backend!(self, b => b.close().await)
+    }
+
+    pub(crate) fn key(&self) -> &MasterKey {
+        &self.key
+    }
 }
 
-pub fn now_millis() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+/// The current time, as the store keeps it.
+pub fn now() -> Millis {
+    Millis::now()
 }
 
 /// Unix milliseconds as an RFC 3339 UTC timestamp (`2026-11-23T16:50:42.123Z`).
-pub fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+pub fn rfc3339(at: Millis) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.0) * 1_000_000)
         .ok()
         .and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
@@ -85,6 +128,44 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+/// An RFC 3339 timestamp as an instant.
+pub fn parse_rfc3339(s: &str) -> Option<Millis> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .ok()
+        .map(Millis)
+}
+
+/// Drops any password from a database URL before it is logged or shown.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:****{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_not_logged() {
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:****@h/db");
+        assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        let at = Millis(1_795_392_000_123);
+        assert_eq!(rfc3339(at), "2026-11-23T00:00:00.123Z");
+        assert_eq!(parse_rfc3339(&rfc3339(at)), Some(at));
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
 }

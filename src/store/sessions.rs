@@ -1,5 +1,5 @@
-//! Dashboard sessions: the `sessions` table (tower-sessions' SQLite store) behind a short-lived
-//! in-memory copy, so that a page view does not read the table every time.
+//! Dashboard sessions: the `sessions` table (tower-sessions' store for the backend in use) behind
+//! a short-lived in-memory copy, so that a page view does not read the table every time.
 //!
 //! Writes go to the table first and then to the copy; a logout leaves a tombstone in the copy.
 //! A copy is trusted for `ttl` only: that bounds how long another process sharing the database
@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions_sqlx_store::SqliteStore;
+
+use super::{Backend, Store, StoreError};
 
 /// Above this many entries, a write first drops the stale ones (and all, if none is stale).
 const MAX_ENTRIES: usize = 10_000;
@@ -23,15 +24,70 @@ struct Entry {
     at: Instant,
 }
 
+/// The `sessions` table of the backend in use.
+#[derive(Debug, Clone)]
+enum Table {
+    Sqlite(tower_sessions_sqlx_store::SqliteStore),
+}
+
+impl Table {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            Table::Sqlite(t) => t.create(record).await,
+        }
+    }
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            Table::Sqlite(t) => t.save(record).await,
+        }
+    }
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            Table::Sqlite(t) => t.load(id).await,
+        }
+    }
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            Table::Sqlite(t) => t.delete(id).await,
+        }
+    }
+}
+
+/// How often expired sessions are deleted from the table.
+const EXPIRED_DELETION_EVERY: Duration = Duration::from_secs(3600);
+
+impl Store {
+    /// The dashboard's session store: creates the `sessions` table if needed, starts deleting
+    /// expired sessions every hour, and keeps a copy of each session in memory for `ttl`.
+    pub async fn session_store(&self, ttl: Duration) -> Result<CachedSessionStore, StoreError> {
+        use tower_sessions::ExpiredDeletion;
+        let table = match &self.backend {
+            Backend::Sqlite(b) => {
+                let table = tower_sessions_sqlx_store::SqliteStore::new(b.pool.clone())
+                    .with_table_name("sessions")
+                    .expect("valid table name");
+                table.migrate().await?;
+                tokio::spawn(
+                    table
+                        .clone()
+                        .continuously_delete_expired(EXPIRED_DELETION_EVERY),
+                );
+                Table::Sqlite(table)
+            }
+        };
+        Ok(CachedSessionStore::new(table, ttl))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CachedSessionStore {
-    inner: SqliteStore,
+    inner: Table,
     ttl: Duration,
     entries: Arc<Mutex<HashMap<Id, Entry>>>,
 }
 
 impl CachedSessionStore {
-    pub fn new(inner: SqliteStore, ttl: Duration) -> Self {
+    fn new(inner: Table, ttl: Duration) -> Self {
         Self {
             inner,
             ttl,
@@ -119,14 +175,13 @@ impl SessionStore for CachedSessionStore {
 mod tests {
     use super::*;
 
-    async fn stores(ttl: Duration) -> (tempfile::TempDir, SqliteStore, CachedSessionStore) {
+    async fn stores(ttl: Duration) -> (tempfile::TempDir, Table, CachedSessionStore) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("s.db").display());
-        let db = crate::store::connect(&url).await.unwrap();
-        let inner = SqliteStore::new(db);
-        inner.migrate().await.unwrap();
-        let cached = CachedSessionStore::new(inner.clone(), ttl);
-        (dir, inner, cached)
+        let key = crate::secrets::MasterKey::from_hex(&"ab".repeat(32)).unwrap();
+        let store = Store::connect(&url, key).await.unwrap();
+        let cached = store.session_store(ttl).await.unwrap();
+        (dir, cached.inner.clone(), cached)
     }
 
     fn record(minutes: i64) -> Record {

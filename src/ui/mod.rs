@@ -308,7 +308,7 @@ fn AppView(detail: AppDetail) -> impl IntoView {
             <h2>"Credentials"</h2>
             <dl class="facts">
                 <dt>"App id"</dt>
-                <dd><code>{app.id}</code></dd>
+                <dd><code>{app.id.to_string()}</code></dd>
                 <dt>"API key"</dt>
                 <dd><code class="api-key" data-testid="api-key">{app.api_key.clone()}</code></dd>
                 <dt>"API secret"</dt>
@@ -333,7 +333,7 @@ fn AppView(detail: AppDetail) -> impl IntoView {
             </dl>
             <p class="muted small">"Server SDKs sign their requests with the secret; keep it on your servers only."</p>
         </section>
-        <hooks::HooksSection app_id=app.id/>
+        <hooks::HooksSection app_id=app.id.0/>
     }
 }
 

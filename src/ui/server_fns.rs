@@ -11,10 +11,11 @@ pub(crate) mod ssr {
     use leptos::prelude::*;
     use tower_sessions::Session;
 
+    use crate::domain::{AppId, UserId};
     use crate::dto::{AppSummary, InputError};
     use crate::hooks::store::AppOptions;
     use crate::server::{AppState, SESSION_USER};
-    use crate::store::{users::UserRow, StoreError};
+    use crate::store::{StoreError, UserRow};
 
     pub fn state() -> AppState {
         expect_context::<AppState>()
@@ -44,7 +45,7 @@ pub(crate) mod ssr {
     pub async fn require_user() -> Result<(AppState, UserRow), ServerFnError> {
         let state = state();
         let session = session().await?;
-        let id = session.get::<i64>(SESSION_USER).await.ok().flatten();
+        let id = session.get::<UserId>(SESSION_USER).await.ok().flatten();
         let load = || async {
             match id {
                 Some(id) => state.users.by_id(&state.db, id).await.map_err(internal),
@@ -63,7 +64,7 @@ pub(crate) mod ssr {
 
     /// The logged-in administrator and the app `app_id`; `None` when there is no such app.
     pub async fn require_app(
-        app_id: i64,
+        app_id: AppId,
     ) -> Result<Option<(AppState, UserRow, AppSummary)>, ServerFnError> {
         Ok(require_app_options(app_id)
             .await?
@@ -72,7 +73,7 @@ pub(crate) mod ssr {
 
     /// `require_app` with the app's options (read in the same query).
     pub async fn require_app_options(
-        app_id: i64,
+        app_id: AppId,
     ) -> Result<Option<(AppState, UserRow, AppSummary, AppOptions)>, ServerFnError> {
         let (state, user) = require_user().await?;
         let cache = request_cache();
@@ -118,7 +119,7 @@ pub(crate) mod ssr {
     }
 
     /// Starts a fresh session (new id: no session fixation) for `user_id`.
-    pub async fn log_in(session: &Session, user_id: i64) -> Result<(), ServerFnError> {
+    pub async fn log_in(session: &Session, user_id: UserId) -> Result<(), ServerFnError> {
         session.cycle_id().await.map_err(internal)?;
         session
             .insert(SESSION_USER, user_id)
@@ -147,12 +148,14 @@ pub async fn setup_admin(
     use crate::dto::InputError;
 
     let state = state();
-    let parsed = Email::parse(&email).and_then(|email| {
-        if password != password_confirm {
-            return Err(InputError::PasswordMismatch);
-        }
-        Ok((email, NewPassword::parse(&password)?))
-    });
+    let parsed = Email::parse(&email)
+        .map_err(InputError::from)
+        .and_then(|email| {
+            if password != password_confirm {
+                return Err(InputError::PasswordMismatch);
+            }
+            Ok((email, NewPassword::parse(&password)?))
+        });
     let (email, password) = match parsed {
         Ok(v) => v,
         Err(e) => {
@@ -163,7 +166,7 @@ pub async fn setup_admin(
     let hash = tokio::task::spawn_blocking(move || password.hash())
         .await
         .map_err(internal)?;
-    match crate::store::users::create_first(&state.db, &email, &hash).await {
+    match state.db.create_first_user(&email, &hash).await {
         Ok(id) => {
             log_in(&session().await?, id).await?;
             tracing::info!(user = %email.as_str(), "admin account created");
@@ -204,9 +207,7 @@ pub async fn login(
         back(InputError::RateLimited);
         return Ok(());
     }
-    let user = crate::store::users::by_email(&state.db, &email)
-        .await
-        .map_err(internal)?;
+    let user = state.db.user_by_email(&email).await.map_err(internal)?;
     let hash = user
         .as_ref()
         .map(|u| u.password_hash.clone())
@@ -246,9 +247,7 @@ pub async fn whoami() -> Result<CurrentUser, ServerFnError> {
 #[server(prefix = "/_sfn", endpoint = "apps")]
 pub async fn list_apps() -> Result<Vec<AppSummary>, ServerFnError> {
     let (state, _) = self::ssr::require_user().await?;
-    crate::store::apps::list(&state.db)
-        .await
-        .map_err(self::ssr::internal)
+    state.db.apps().await.map_err(self::ssr::internal)
 }
 
 /// Creates an app and shows its page (with its key).
@@ -256,7 +255,7 @@ pub async fn list_apps() -> Result<Vec<AppSummary>, ServerFnError> {
 pub async fn create_app(name: String) -> Result<(), ServerFnError> {
     use self::ssr::*;
     use crate::dto::InputError;
-    use crate::store::apps::{self, AppName};
+    use crate::store::AppName;
 
     let Ok((state, user)) = require_user().await else {
         redirect_error("/login", InputError::NotLoggedIn);
@@ -269,9 +268,9 @@ pub async fn create_app(name: String) -> Result<(), ServerFnError> {
             return Ok(());
         }
     };
-    match apps::create(&state.db, &state.master_key, &name).await {
+    match state.db.create_app(&name).await {
         Ok(created) => {
-            tracing::info!(app_id = created.app.id, by = %user.email, "app created");
+            tracing::info!(app_id = %created.app.id, by = %user.email, "app created");
             leptos_axum::redirect(&format!("/apps/{}", created.app.id));
         }
         Err(e) => redirect_error("/apps", input_error(e)),
@@ -285,13 +284,11 @@ pub async fn get_app(id: i64, reveal: bool) -> Result<Option<AppDetail>, ServerF
     use self::ssr::*;
     use secrecy::ExposeSecret;
 
-    let Some((state, user, app)) = require_app(id).await? else {
+    let Some((state, user, app)) = require_app(crate::domain::AppId(id)).await? else {
         return Ok(None);
     };
     let api_secret = if reveal {
-        let secret = crate::store::apps::secret(&state.db, &state.master_key, id)
-            .await
-            .map_err(internal)?;
+        let secret = state.db.app_secret(app.id).await.map_err(internal)?;
         tracing::info!(app_id = id, by = %user.email, "app secret revealed");
         Some(secret.expose_secret().to_string())
     } else {

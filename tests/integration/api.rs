@@ -197,7 +197,7 @@ async fn event_hooks_are_stored_typed_with_secrets_masked_and_sealed() {
     // GET → PATCH the same array back: the masks keep the stored secrets
     let (status, _) = a.patch_app(json!({ "event_hooks": hooks })).await;
     assert_eq!(status, 200);
-    let stored = hookrelay::hooks::store::list(&app.db, &app.key, a.app_id)
+    let stored = hookrelay::hooks::store::list(&app.db, hookrelay::domain::AppId(a.app_id))
         .await
         .unwrap();
     assert_eq!(
@@ -453,7 +453,7 @@ async fn legacy_flat_settings_round_trip_with_masks() {
     // the mask sent back keeps the secret
     let (status, _) = a.patch_app(json!({"sqs_secret": "****5678"})).await;
     assert_eq!(status, 200);
-    let legacy = hookrelay::hooks::store::legacy(&app.db, &app.key, a.app_id)
+    let legacy = hookrelay::hooks::store::legacy(&app.db, hookrelay::domain::AppId(a.app_id))
         .await
         .unwrap();
     assert_eq!(legacy.secrets.sqs_secret, "legacy-secret-5678");

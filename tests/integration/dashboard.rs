@@ -136,10 +136,7 @@ async fn logout_ends_the_session() {
     // server functions refuse too, not only the pages
     let page = b.post_form("/_sfn/create_app", &[("name", "Sneaky")]).await;
     page.assert_redirect("/login?error=not_logged_in");
-    assert!(hookrelay::store::apps::list(&app.db)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(app.db.apps().await.unwrap().is_empty());
     let res = b.client.post(app.url("/_sfn/apps")).send().await.unwrap();
     assert!(
         res.status().is_server_error() || res.status().is_client_error(),
@@ -157,7 +154,9 @@ async fn apps_are_created_with_a_key_and_a_secret_sealed_at_rest() {
         .await;
     page.assert_redirect("/apps/1");
 
-    let stored = hookrelay::store::apps::get(&app.db, 1)
+    let stored = app
+        .db
+        .app(hookrelay::domain::AppId(1))
         .await
         .unwrap()
         .unwrap();
@@ -168,7 +167,9 @@ async fn apps_are_created_with_a_key_and_a_secret_sealed_at_rest() {
     assert!(detail.body.contains(&stored.api_key));
     assert!(detail.body.contains("Webhook &amp; Event Configuration"));
 
-    let secret = hookrelay::store::apps::secret(&app.db, &app.key, 1)
+    let secret = app
+        .db
+        .app_secret(hookrelay::domain::AppId(1))
         .await
         .unwrap();
     let secret = secret.expose_secret().to_string();
@@ -181,10 +182,17 @@ async fn apps_are_created_with_a_key_and_a_secret_sealed_at_rest() {
     assert!(revealed.body.contains(&secret));
 
     // at rest: neither the database row nor the database files hold the secret in clear
+    let file = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        app.dir.path().join("hookrelay.db").display()
+    ))
+    .await
+    .unwrap();
     let sealed: String = sqlx::query_scalar("SELECT api_secret_enc FROM apps WHERE id = 1")
-        .fetch_one(&app.db)
+        .fetch_one(&file)
         .await
         .unwrap();
+    file.close().await;
     assert!(sealed.starts_with("v1:") && !sealed.contains(&secret));
     for entry in std::fs::read_dir(app.dir.path()).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
@@ -211,10 +219,7 @@ async fn bad_app_names_get_clear_messages_and_change_nothing() {
     b.post_form("/_sfn/create_app", &[("name", &long)])
         .await
         .assert_redirect("/apps?error=app_name_too_long");
-    assert_eq!(
-        hookrelay::store::apps::list(&app.db).await.unwrap().len(),
-        1
-    );
+    assert_eq!(app.db.apps().await.unwrap().len(), 1);
     let page = b.get("/apps?error=app_name_taken").await;
     assert!(page.body.contains("An app with this name already exists."));
 }

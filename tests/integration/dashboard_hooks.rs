@@ -273,7 +273,7 @@ async fn test_sqs_reports_steps_and_credential_errors_then_edit_keeps_the_secret
         hook["event_types"],
         json!(["message.new", "message.updated"])
     );
-    let stored = hookrelay::hooks::store::list(&app.db, &app.key, api.app_id)
+    let stored = hookrelay::hooks::store::list(&app.db, hookrelay::domain::AppId(api.app_id))
         .await
         .unwrap();
     assert_eq!(stored[0].sqs_secret.as_deref(), Some(secret));

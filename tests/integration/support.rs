@@ -3,17 +3,15 @@
 use std::net::SocketAddr;
 
 use hookrelay::config::{GlobalOpts, ServeOpts};
-use hookrelay::secrets::MasterKey;
 use hookrelay::server;
-use hookrelay::store::Db;
+use hookrelay::store::Store;
 use reqwest::header::{ACCEPT, LOCATION};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 
 pub struct TestApp {
     pub addr: SocketAddr,
-    pub db: Db,
-    pub key: MasterKey,
+    pub db: Store,
     pub dir: tempfile::TempDir,
 }
 
@@ -32,7 +30,7 @@ impl TestApp {
             master_key: None,
             log: "warn".into(),
         };
-        let (db, key) = server::open(&global).await.expect("open store");
+        let db = server::open(&global).await.expect("open store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -41,11 +39,11 @@ impl TestApp {
             site_root: Some(dir.path().join("site")),
             ..opts
         };
-        let app = server::router(db.clone(), key.clone(), &opts, addr)
+        let app = server::router(db.clone(), &opts, addr)
             .await
             .expect("router");
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-        Self { addr, db, key, dir }
+        Self { addr, db, dir }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -65,7 +63,7 @@ impl TestApp {
     }
 
     pub async fn user_count(&self) -> i64 {
-        hookrelay::store::users::count(&self.db).await.unwrap()
+        self.db.user_count().await.unwrap()
     }
 }
 
@@ -193,15 +191,13 @@ pub struct ApiClient {
 impl ApiClient {
     pub async fn new(app: &TestApp, name: &str) -> Self {
         use secrecy::ExposeSecret;
-        let name = hookrelay::store::apps::AppName::parse(name).unwrap();
-        let created = hookrelay::store::apps::create(&app.db, &app.key, &name)
-            .await
-            .unwrap();
+        let name = hookrelay::store::AppName::parse(name).unwrap();
+        let created = app.db.create_app(&name).await.unwrap();
         Self {
             base: app.url(""),
             api_key: created.app.api_key,
             api_secret: created.api_secret.expose_secret().to_string(),
-            app_id: created.app.id,
+            app_id: created.app.id.0,
             http: reqwest::Client::new(),
         }
     }

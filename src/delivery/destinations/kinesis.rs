@@ -4,11 +4,10 @@
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 
-use super::{AppContext, BoxFuture, Destination, Item, Limits, SendResult};
-use crate::check::aws::delivery_failure;
-use crate::check::{self, Report};
+use super::{BoxFuture, Destination, Item, Limits, SendResult};
+use crate::aws::delivery_failure;
 use crate::delivery::event::TEST_EVENT_TYPE;
-use crate::hooks::{chime_event_type, AwsAuth, KinesisStreamArn};
+use crate::hooks::{chime_event_type, KinesisStreamArn};
 
 /// Records per `PutRecords` (the API allows 500 and 5 MiB).
 const BATCH_RECORDS: usize = 500;
@@ -18,8 +17,6 @@ pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
 pub struct Kinesis {
     stream: KinesisStreamArn,
-    auth: AwsAuth,
-    app_id: i64,
     client: aws_sdk_kinesis::Client,
 }
 
@@ -46,16 +43,9 @@ pub fn record(item: &Item) -> Option<(Vec<u8>, String)> {
 }
 
 impl Kinesis {
-    pub fn new(
-        stream: KinesisStreamArn,
-        auth: AwsAuth,
-        conf: &aws_config::SdkConfig,
-        app: &AppContext,
-    ) -> Self {
+    pub fn new(stream: KinesisStreamArn, conf: &aws_config::SdkConfig) -> Self {
         Self {
             stream,
-            auth,
-            app_id: app.app_id,
             client: aws_sdk_kinesis::Client::new(conf),
         }
     }
@@ -110,10 +100,6 @@ impl Kinesis {
 }
 
 impl Destination for Kinesis {
-    fn kind(&self) -> &'static str {
-        "kinesis"
-    }
-
     fn limits(&self) -> Limits {
         // in order: records of one channel keep their order within a shard
         Limits {
@@ -156,21 +142,6 @@ impl Destination for Kinesis {
             results
         })
     }
-
-    fn test(&self) -> BoxFuture<'_, Report> {
-        Box::pin(async move {
-            check::bounded(crate::api::CHECK_BUDGET, "Kinesis stream", async {
-                check::check_kinesis(
-                    self.stream.as_str(),
-                    Some(self.stream.region()),
-                    &self.auth,
-                    &self.app_id.to_string(),
-                )
-                .await
-            })
-            .await
-        })
-    }
 }
 
 #[cfg(test)]
@@ -181,7 +152,7 @@ mod tests {
 
     fn item(event_type: &str, cid: Option<&str>) -> Item {
         Item {
-            delivery_id: 1,
+            delivery_id: crate::domain::DeliveryId(1),
             event: Arc::new(Event {
                 id: "e1".into(),
                 event_type: event_type.into(),

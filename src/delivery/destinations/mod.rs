@@ -1,7 +1,7 @@
 //! Where deliveries go: one [`Destination`] per hook type. A destination is built from a
 //! validated hook ([`ValidHook`]) and the app's delivery settings; it sends a batch and answers
-//! one [`SendResult`] per item, so that a partial failure retries only the failed items, and it
-//! can test its connection with the checker (`crate::check`).
+//! one [`SendResult`] per item, so that a partial failure retries only the failed items,. Testing
+//! a connection is the checker's job (`crate::check`), not a destination's.
 
 mod kinesis;
 mod sns;
@@ -17,8 +17,7 @@ use base64::Engine;
 use secrecy::SecretString;
 
 use super::event::Event;
-use crate::check::aws::{sdk_config, CallLimits};
-use crate::check::Report;
+use crate::aws::{sdk_config, CallLimits};
 use crate::hooks::{HookTarget, ValidHook};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -29,7 +28,7 @@ pub const MAX_QUEUE_MESSAGE_BYTES: usize = 256 * 1024;
 /// One delivery to send.
 #[derive(Debug, Clone)]
 pub struct Item {
-    pub delivery_id: i64,
+    pub delivery_id: crate::domain::DeliveryId,
     pub event: Arc<Event>,
     /// 1 for the first attempt.
     pub attempt: u32,
@@ -63,19 +62,15 @@ pub struct Limits {
 
 /// A hook's target, ready to send.
 pub trait Destination: Send + Sync {
-    /// `webhook`, `sqs`, `sns` or `kinesis`.
-    fn kind(&self) -> &'static str;
     fn limits(&self) -> Limits;
     /// Sends `items` (at most `limits().max_batch`); one result per item, in order.
     fn deliver<'a>(&'a self, items: &'a [Item]) -> BoxFuture<'a, Vec<SendResult>>;
-    /// Tests the connection as the checker does ("Test SQS" on a saved hook).
-    fn test(&self) -> BoxFuture<'_, Report>;
 }
 
 /// What every destination of an app shares.
 #[derive(Clone)]
 pub struct AppContext {
-    pub app_id: i64,
+    pub app_id: crate::domain::AppId,
     pub api_key: String,
     pub api_secret: SecretString,
     /// `enable_hook_payload_compression`: gzip the event JSON before sending (and base64 it
@@ -105,13 +100,7 @@ pub async fn build(
             auth,
         } => {
             let conf = sdk_config(auth, region, &external_id, limits).await;
-            Arc::new(sqs::Sqs::new(
-                queue_url.clone(),
-                region,
-                auth.clone(),
-                &conf,
-                app,
-            ))
+            Arc::new(sqs::Sqs::new(queue_url.clone(), &conf, app))
         }
         HookTarget::Sns {
             topic_arn,
@@ -119,7 +108,7 @@ pub async fn build(
             auth,
         } => {
             let conf = sdk_config(auth, region, &external_id, limits).await;
-            Arc::new(sns::Sns::new(topic_arn.clone(), auth.clone(), &conf, app))
+            Arc::new(sns::Sns::new(topic_arn.clone(), &conf, app))
         }
         HookTarget::Kinesis {
             stream_arn,
@@ -128,12 +117,7 @@ pub async fn build(
             data_types: _,
         } => {
             let conf = sdk_config(auth, region, &external_id, limits).await;
-            Arc::new(kinesis::Kinesis::new(
-                stream_arn.clone(),
-                auth.clone(),
-                &conf,
-                app,
-            ))
+            Arc::new(kinesis::Kinesis::new(stream_arn.clone(), &conf))
         }
         HookTarget::PendingMessage { .. } => return None,
     })

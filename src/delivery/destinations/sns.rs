@@ -7,29 +7,19 @@ use super::{
     all_failed, entry_results, message_group, queue_batches, AppContext, BoxFuture, Destination,
     Encoded, Item, Limits, SendResult,
 };
-use crate::check::aws::delivery_failure;
-use crate::check::{self, Report};
-use crate::hooks::{AwsAuth, SnsTopicArn};
+use crate::aws::delivery_failure;
+use crate::hooks::SnsTopicArn;
 
 pub struct Sns {
     topic: SnsTopicArn,
-    auth: AwsAuth,
-    app_id: i64,
     compress: bool,
     client: aws_sdk_sns::Client,
 }
 
 impl Sns {
-    pub fn new(
-        topic: SnsTopicArn,
-        auth: AwsAuth,
-        conf: &aws_config::SdkConfig,
-        app: &AppContext,
-    ) -> Self {
+    pub fn new(topic: SnsTopicArn, conf: &aws_config::SdkConfig, app: &AppContext) -> Self {
         Self {
             topic,
-            auth,
-            app_id: app.app_id,
             compress: app.compress,
             client: aws_sdk_sns::Client::new(conf),
         }
@@ -94,10 +84,6 @@ fn attr(value: &str) -> MessageAttributeValue {
 }
 
 impl Destination for Sns {
-    fn kind(&self) -> &'static str {
-        "sns"
-    }
-
     fn limits(&self) -> Limits {
         Limits {
             max_batch: 100,
@@ -114,20 +100,5 @@ impl Destination for Sns {
             message_size,
             move |part| Box::pin(self.send(part)),
         ))
-    }
-
-    fn test(&self) -> BoxFuture<'_, Report> {
-        Box::pin(async move {
-            check::bounded(crate::api::CHECK_BUDGET, "SNS topic", async {
-                check::check_sns(
-                    self.topic.as_str(),
-                    Some(self.topic.region()),
-                    &self.auth,
-                    &self.app_id.to_string(),
-                )
-                .await
-            })
-            .await
-        })
     }
 }

@@ -6,34 +6,19 @@ use super::{
     all_failed, entry_results, message_group, queue_batches, AppContext, BoxFuture, Destination,
     Encoded, Item, Limits, SendResult,
 };
-use crate::check::aws::delivery_failure;
-use crate::check::{self, Report};
-use crate::hooks::{AwsAuth, SqsQueueUrl};
+use crate::aws::delivery_failure;
+use crate::hooks::SqsQueueUrl;
 
 pub struct Sqs {
     queue: SqsQueueUrl,
-    region: String,
-    auth: AwsAuth,
-    app_id: i64,
-    endpoint: Option<String>,
     compress: bool,
     client: aws_sdk_sqs::Client,
 }
 
 impl Sqs {
-    pub fn new(
-        queue: SqsQueueUrl,
-        region: &str,
-        auth: AwsAuth,
-        conf: &aws_config::SdkConfig,
-        app: &AppContext,
-    ) -> Self {
+    pub fn new(queue: SqsQueueUrl, conf: &aws_config::SdkConfig, app: &AppContext) -> Self {
         Self {
             queue,
-            region: region.to_string(),
-            auth,
-            app_id: app.app_id,
-            endpoint: app.aws_endpoint.clone(),
             compress: app.compress,
             client: aws_sdk_sqs::Client::new(conf),
         }
@@ -119,10 +104,6 @@ pub fn message_size(item: &Item, body: &str) -> usize {
 }
 
 impl Destination for Sqs {
-    fn kind(&self) -> &'static str {
-        "sqs"
-    }
-
     fn limits(&self) -> Limits {
         Limits {
             max_batch: 100,
@@ -139,21 +120,5 @@ impl Destination for Sqs {
             message_size,
             move |part| Box::pin(self.send(part)),
         ))
-    }
-
-    fn test(&self) -> BoxFuture<'_, Report> {
-        Box::pin(async move {
-            check::bounded(crate::api::CHECK_BUDGET, "SQS queue", async {
-                check::check_sqs(
-                    self.queue.as_str(),
-                    Some(&self.region),
-                    &self.auth,
-                    &self.app_id.to_string(),
-                    self.endpoint.as_deref(),
-                )
-                .await
-            })
-            .await
-        })
     }
 }

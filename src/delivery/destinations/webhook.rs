@@ -7,13 +7,13 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use super::{body_bytes, join_all, AppContext, BoxFuture, Destination, Item, Limits, SendResult};
-use crate::check::{self, root_cause, Report};
+use crate::check::root_cause;
 
 pub struct Webhook {
     url: String,
     /// Parsed once, not on every request.
     parsed: Option<reqwest::Url>,
-    app_id: i64,
+    app_id: crate::domain::AppId,
     hook_id: String,
     api_key: String,
     api_secret: SecretString,
@@ -43,7 +43,7 @@ impl Webhook {
     /// on every retry (the receiver's deduplication key).
     fn webhook_id(&self, event_id: &str) -> String {
         let digest = Sha256::new()
-            .chain_update(self.app_id.to_be_bytes())
+            .chain_update(self.app_id.0.to_be_bytes())
             .chain_update(self.hook_id.as_bytes())
             .chain_update([0])
             .chain_update(event_id.as_bytes())
@@ -107,10 +107,6 @@ pub fn classify_status(status: reqwest::StatusCode) -> SendResult {
 }
 
 impl Destination for Webhook {
-    fn kind(&self) -> &'static str {
-        "webhook"
-    }
-
     fn limits(&self) -> Limits {
         // one request per call: a slow request holds up no other
         Limits {
@@ -124,18 +120,6 @@ impl Destination for Webhook {
         Box::pin(async move {
             let sends = items.iter().map(|item| self.post(item));
             join_all(sends).await
-        })
-    }
-
-    fn test(&self) -> BoxFuture<'_, Report> {
-        Box::pin(async move {
-            let check = check::WebhookCheck {
-                url: &self.url,
-                api_key: &self.api_key,
-                api_secret: self.api_secret.expose_secret(),
-                timeout: self.timeout.min(crate::api::CHECK_BUDGET),
-            };
-            check::check_webhook(&self.http, check).await
         })
     }
 }

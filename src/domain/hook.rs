@@ -6,9 +6,6 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// The hook types a hook may have (`hook_type`).
-pub const HOOK_TYPES: &[&str] = &["webhook", "sqs", "sns", "kinesis", "pending_message"];
-
 /// The products a hook may be limited to (`product`); `all` is the default.
 pub const PRODUCTS: &[&str] = &["chat", "video", "moderation", "feeds", "all"];
 
@@ -38,7 +35,7 @@ pub struct EventHook {
     /// The hook's id; empty on create (the server then generates one).
     #[serde(deserialize_with = "null_as_default")]
     pub id: String,
-    /// `webhook`, `sqs`, `sns`, `kinesis` or `pending_message` (see [`HOOK_TYPES`]). Kept as
+    /// `webhook`, `sqs`, `sns`, `kinesis` or `pending_message` (see [`HookType`](super::HookType)). Kept as
     /// text so that an unknown value is reported by validation instead of failing to parse.
     #[serde(deserialize_with = "null_as_default")]
     pub hook_type: String,

@@ -1,4 +1,5 @@
-//! AWS SDK configuration per hook auth type, shared by the checker and (later) delivery:
+//! AWS SDK clients per hook auth type, shared by the checker (`check/`) and delivery
+//! (`delivery/destinations/`):
 //! `keys` (static key and secret), `resource` (Hookrelay's own credentials from the default
 //! chain: environment, profile, instance role) and `role` (STS AssumeRole with the app id as
 //! external id; the provider refreshes the temporary credentials before they expire).

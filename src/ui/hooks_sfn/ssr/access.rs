@@ -1,0 +1,25 @@
+//! Who may act: the logged-in admin and the app, or the redirect that says why not.
+
+use crate::domain::AppId;
+use crate::server::AppState;
+
+/// The logged-in admin's state and the app, or a redirect (to login / the apps) done.
+pub async fn user_and_app(app_id: AppId) -> Option<(AppState, crate::dto::AppSummary)> {
+    use crate::dto::InputError;
+    use crate::ui::server_fns::ssr::{redirect_error, require_user};
+    let Ok((state, _)) = require_user().await else {
+        redirect_error("/login", InputError::NotLoggedIn);
+        return None;
+    };
+    match state.db.app(app_id).await {
+        Ok(Some(app)) => Some((state, app)),
+        Ok(None) => {
+            leptos_axum::redirect("/apps");
+            None
+        }
+        Err(e) => {
+            redirect_error("/apps", crate::ui::server_fns::ssr::input_error(e));
+            None
+        }
+    }
+}
