@@ -53,6 +53,7 @@ impl GlobalOpts {
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
+            .filter(|url| !url.trim().is_empty())
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hookrelay.db").display()))
     }
 }

@@ -269,14 +269,10 @@ pub struct DeliveriesView {
 
 /// The display name of a hook type.
 pub fn hook_type_label(hook_type: &str) -> &'static str {
-    match hook_type {
-        "webhook" => "Webhook",
-        "sqs" => "Amazon SQS",
-        "sns" => "Amazon SNS",
-        "kinesis" => "Amazon Kinesis",
-        "pending_message" => "Pending message",
-        _ => "Unknown",
-    }
+    hook_type
+        .parse::<crate::domain::HookType>()
+        .map(|t| t.label())
+        .unwrap_or("Unknown")
 }
 
 impl From<crate::domain::user::InvalidEmail> for InputError {

@@ -481,7 +481,7 @@ fn validate_sqs(
     let queue_url = SqsQueueUrl::parse(raw, ctx.endpoint_override)
         .map_err(|e| f.err("sqs_queue_url", target_message(&e)))?;
     let aws = AwsFields {
-        prefix: "sqs",
+        prefix: HookType::Sqs.as_str(),
         region: non_empty(&hook.sqs_region),
         auth_type: non_empty(&hook.sqs_auth_type),
         key: non_empty(&hook.sqs_key),
@@ -507,7 +507,7 @@ fn validate_sns(
     let topic_arn =
         SnsTopicArn::parse(raw).map_err(|e| f.err("sns_topic_arn", target_message(&e)))?;
     let aws = AwsFields {
-        prefix: "sns",
+        prefix: HookType::Sns.as_str(),
         region: non_empty(&hook.sns_region),
         auth_type: non_empty(&hook.sns_auth_type),
         key: non_empty(&hook.sns_key),
@@ -537,7 +537,7 @@ fn validate_kinesis(
     let stream_arn = KinesisStreamArn::parse(raw)
         .map_err(|e| f.err("kinesis_stream_arn", target_message(&e)))?;
     let aws = AwsFields {
-        prefix: "kinesis",
+        prefix: HookType::Kinesis.as_str(),
         region: non_empty(&hook.kinesis_region),
         auth_type: non_empty(&hook.kinesis_auth_type),
         key: non_empty(&hook.kinesis_key),

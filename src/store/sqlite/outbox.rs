@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use sqlx::{QueryBuilder, Sqlite as Db, Transaction};
 
+use super::stats::StepAdd;
 use super::{Sqlite, CHUNK};
 use crate::domain::{AppId, DeliveryId, Finish, HookId, HookType, Millis, Outcome};
 use crate::store::outbox::{Claimed, Created, Lease, NewDelivery, NewEvent, StoredEvent};
@@ -274,9 +275,7 @@ impl Sqlite {
     }
 }
 
-/// What one outcome transaction adds to one hook's current health step.
-use super::stats::StepAdd;
-
+/// One wake-up's outcomes, in one transaction with the health steps they add to.
 async fn record_outcomes(
     conn: &mut sqlx::SqliteConnection,
     owner: &str,
@@ -286,6 +285,24 @@ async fn record_outcomes(
     use sqlx::Connection;
     let mut tx = conn.begin().await?;
     let mut stats: HashMap<(AppId, HookId), StepAdd> = HashMap::new();
+    mark_delivered(&mut tx, owner, now, outcomes, &mut stats).await?;
+    postpone(&mut tx, owner, outcomes).await?;
+    record_failures(&mut tx, owner, now, outcomes, &mut stats).await?;
+    super::stats::add(&mut tx, now, stats).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+type Stats = HashMap<(AppId, HookId), StepAdd>;
+
+/// The delivered ones, a few hundred per statement.
+async fn mark_delivered(
+    tx: &mut Transaction<'_, Db>,
+    owner: &str,
+    now: Millis,
+    outcomes: &[Outcome],
+    stats: &mut Stats,
+) -> Result<(), StoreError> {
     let delivered: Vec<&Outcome> = outcomes
         .iter()
         .filter(|o| o.finish == Finish::Delivered)
@@ -305,7 +322,7 @@ async fn record_outcomes(
             sep.push_bind(o.id.0);
         }
         q.push(") RETURNING app_id, hook_id");
-        let changed: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        let changed: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
         for (app_id, hook_id) in changed {
             stats
                 .entry((AppId(app_id), HookId(hook_id)))
@@ -313,6 +330,15 @@ async fn record_outcomes(
                 .delivered += 1;
         }
     }
+    Ok(())
+}
+
+/// The postponed ones: due again later, no attempt used, lease given up.
+async fn postpone(
+    tx: &mut Transaction<'_, Db>,
+    owner: &str,
+    outcomes: &[Outcome],
+) -> Result<(), StoreError> {
     let mut postponed: HashMap<Millis, Vec<i64>> = HashMap::new();
     for o in outcomes {
         if let Finish::Postpone { next_at } = o.finish {
@@ -331,9 +357,20 @@ async fn record_outcomes(
                 sep.push_bind(*id);
             }
             q.push(")");
-            q.build().execute(&mut *tx).await?;
+            q.build().execute(&mut **tx).await?;
         }
     }
+    Ok(())
+}
+
+/// Retries, dead letters and drops, one statement each (each has its own error text).
+async fn record_failures(
+    tx: &mut Transaction<'_, Db>,
+    owner: &str,
+    now: Millis,
+    outcomes: &[Outcome],
+    stats: &mut Stats,
+) -> Result<(), StoreError> {
     for o in outcomes {
         let (q, error, failed) = match &o.finish {
             Finish::Delivered | Finish::Postpone { .. } => continue,
@@ -370,7 +407,7 @@ async fn record_outcomes(
             .bind(o.size)
             .bind(o.id.0)
             .bind(owner)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         if let Some((app_id, hook_id)) = changed {
             let step = stats.entry((AppId(app_id), HookId(hook_id))).or_default();
@@ -378,7 +415,5 @@ async fn record_outcomes(
             step.last_error = Some(error.clone());
         }
     }
-    super::stats::add(&mut tx, now, stats).await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -1,13 +1,14 @@
 //! The integration form's values: from a stored hook, to the hook they describe, and the form
 //! field a validation error names.
 
+use crate::domain::HookType;
 use crate::dto::{FieldError, HookForm};
 use crate::hooks::model::{EventHook, HookError};
 
 /// The fields of type `t` a form field stands for: (target, region, auth, key, secret, role).
 pub(super) fn fields(h: &mut EventHook) -> [&mut Option<String>; 6] {
-    match h.hook_type.as_str() {
-        "sqs" => [
+    match h.hook_type.parse() {
+        Ok(HookType::Sqs) => [
             &mut h.sqs_queue_url,
             &mut h.sqs_region,
             &mut h.sqs_auth_type,
@@ -15,7 +16,7 @@ pub(super) fn fields(h: &mut EventHook) -> [&mut Option<String>; 6] {
             &mut h.sqs_secret,
             &mut h.sqs_role_arn,
         ],
-        "sns" => [
+        Ok(HookType::Sns) => [
             &mut h.sns_topic_arn,
             &mut h.sns_region,
             &mut h.sns_auth_type,
@@ -23,7 +24,7 @@ pub(super) fn fields(h: &mut EventHook) -> [&mut Option<String>; 6] {
             &mut h.sns_secret,
             &mut h.sns_role_arn,
         ],
-        "kinesis" => [
+        Ok(HookType::Kinesis) => [
             &mut h.kinesis_stream_arn,
             &mut h.kinesis_region,
             &mut h.kinesis_auth_type,
@@ -66,7 +67,7 @@ pub fn form_of(app_id: i64, mut h: EventHook) -> HookForm {
         enabled,
         action: String::new(),
     };
-    if hook_type != "webhook" {
+    if hook_type != HookType::Webhook.as_str() {
         form.region = text(region);
         form.auth_type = text(auth);
         form.key = text(key);
@@ -97,7 +98,7 @@ pub fn hook_of(form: &HookForm, stored: Option<EventHook>) -> EventHook {
     h.created_at = None;
     h.updated_at = None;
     let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    let webhook = h.hook_type == "webhook";
+    let webhook = h.hook_type == HookType::Webhook.as_str();
     let [target, region, auth, key, secret, role] = fields(&mut h);
     *target = opt(&form.target);
     if !webhook {
@@ -112,7 +113,7 @@ pub fn hook_of(form: &HookForm, stored: Option<EventHook>) -> EventHook {
             None
         };
     }
-    h.kinesis_data_types = if h.hook_type == "kinesis" {
+    h.kinesis_data_types = if h.hook_type == HookType::Kinesis.as_str() {
         form.kinesis_data_types.clone()
     } else {
         Vec::new()

@@ -1,13 +1,14 @@
 //! The resource policy the form shows for auth type `resource`.
 
+use crate::domain::HookType;
 use crate::dto::HookForm;
 use crate::server::AppState;
 
 /// The resource policy to attach to the target for auth type `resource`.
 pub fn policy(state: &AppState, form: &HookForm) -> String {
     let target = form.target.trim();
-    let (actions, resource): (&[&str], String) = match form.hook_type.as_str() {
-        "sqs" => {
+    let (actions, resource): (&[&str], String) = match form.hook_type.parse() {
+        Ok(HookType::Sqs) => {
             let arn = crate::hooks::SqsQueueUrl::parse(target, state.aws.endpoint.as_deref())
                 .ok()
                 .and_then(|q| {
@@ -28,13 +29,13 @@ pub fn policy(state: &AppState, form: &HookForm) -> String {
                 arn,
             )
         }
-        "sns" => (
+        Ok(HookType::Sns) => (
             &["sns:Publish"],
             Some(target.to_string())
                 .filter(|t| !t.is_empty())
                 .unwrap_or_else(|| "arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME".into()),
         ),
-        "kinesis" => (
+        Ok(HookType::Kinesis) => (
             &[
                 "kinesis:PutRecord",
                 "kinesis:PutRecords",

@@ -1,5 +1,6 @@
 //! How a hook shows in the lists: its target, and its row before the health figures.
 
+use crate::domain::HookType;
 use crate::dto::HookSummary;
 use crate::hooks::model::EventHook;
 
@@ -7,11 +8,11 @@ use crate::hooks::model::EventHook;
 pub const SPARK_STEPS: usize = 12;
 
 pub fn target_of(h: &EventHook) -> String {
-    let v = match h.hook_type.as_str() {
-        "webhook" | "pending_message" => &h.webhook_url,
-        "sqs" => &h.sqs_queue_url,
-        "sns" => &h.sns_topic_arn,
-        _ => &h.kinesis_stream_arn,
+    let v = match h.hook_type.parse() {
+        Ok(HookType::Sqs) => &h.sqs_queue_url,
+        Ok(HookType::Sns) => &h.sns_topic_arn,
+        Ok(HookType::Kinesis) => &h.kinesis_stream_arn,
+        _ => &h.webhook_url,
     };
     v.clone().unwrap_or_default()
 }
