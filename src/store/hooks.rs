@@ -5,7 +5,7 @@
 //! `app:<app>:settings`): a sealed value copied to another row does not open.
 
 use super::apps::parse_settings;
-use super::{backend, sqlite, Backend, Store, StoreError};
+use super::{backend, postgres, sqlite, Backend, Store, StoreError};
 use crate::domain::{AppId, EventHook, HookType, LegacySettings, Millis};
 use crate::secrets::MasterKey;
 
@@ -115,14 +115,14 @@ fn open_settings(
 impl Store {
     /// The app's hooks in order, with their credentials in clear (server-side use only).
     pub async fn hooks(&self, app_id: AppId) -> Result<Vec<StoredHook>, StoreError> {
-        let rows = backend!(self, b => sqlite::hooks::hooks(&b.pool, app_id).await)?;
+        let rows = backend!(self, b => b.hooks(app_id).await)?;
         open_hooks(self.key(), app_id, rows)
     }
 
     /// The app's legacy settings with their secrets in clear.
     pub async fn legacy_settings(&self, app_id: AppId) -> Result<LegacySettings, StoreError> {
-        let (json, sealed) = backend!(self, b => sqlite::hooks::settings(&b.pool, app_id).await)?
-            .ok_or(StoreError::NotFound)?;
+        let (json, sealed) =
+            backend!(self, b => b.settings(app_id).await)?.ok_or(StoreError::NotFound)?;
         open_settings(self.key(), app_id, &json, sealed)
     }
 
@@ -132,6 +132,7 @@ impl Store {
     pub async fn change_hooks(&self, app_id: AppId) -> Result<HookChange, StoreError> {
         let tx = match &self.backend {
             Backend::Sqlite(b) => Tx::Sqlite(sqlite::hooks::begin_change(b, app_id).await?),
+            Backend::Postgres(b) => Tx::Postgres(postgres::hooks::begin_change(b, app_id).await?),
         };
         Ok(HookChange {
             tx,
@@ -143,6 +144,7 @@ impl Store {
 
 enum Tx {
     Sqlite(sqlite::hooks::Tx),
+    Postgres(postgres::hooks::Tx),
 }
 
 /// One change of an app's hooks and settings in progress (see [`Store::change_hooks`]).
@@ -158,6 +160,7 @@ impl HookChange {
         let app_id = self.app_id;
         let (json, sealed) = match &mut self.tx {
             Tx::Sqlite(tx) => sqlite::hooks::settings(&mut **tx, app_id).await?,
+            Tx::Postgres(tx) => postgres::hooks::settings(&mut **tx, app_id).await?,
         }
         .ok_or(StoreError::NotFound)?;
         open_settings(&self.key, app_id, &json, sealed)
@@ -168,6 +171,7 @@ impl HookChange {
         let app_id = self.app_id;
         let rows = match &mut self.tx {
             Tx::Sqlite(tx) => sqlite::hooks::hooks(&mut **tx, app_id).await?,
+            Tx::Postgres(tx) => postgres::hooks::hooks(&mut **tx, app_id).await?,
         };
         open_hooks(&self.key, app_id, rows)
     }
@@ -184,6 +188,7 @@ impl HookChange {
         });
         match &mut self.tx {
             Tx::Sqlite(tx) => sqlite::hooks::write_settings(tx, app_id, &json, sealed).await,
+            Tx::Postgres(tx) => postgres::hooks::write_settings(tx, app_id, &json, sealed).await,
         }
     }
 
@@ -209,6 +214,7 @@ impl HookChange {
             .collect();
         match &mut self.tx {
             Tx::Sqlite(tx) => sqlite::hooks::replace_hooks(tx, app_id, &rows).await,
+            Tx::Postgres(tx) => postgres::hooks::replace_hooks(tx, app_id, &rows).await,
         }
     }
 
@@ -216,6 +222,7 @@ impl HookChange {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.tx {
             Tx::Sqlite(tx) => Ok(tx.commit().await?),
+            Tx::Postgres(tx) => Ok(tx.commit().await?),
         }
     }
 }

@@ -17,22 +17,26 @@
 //! never as tuples or bare strings. Keys and secrets are sealed with the master key here, on
 //! the way in, and opened on the way out: no other layer sees a sealed value.
 //!
-//! **Backends.** SQLite (`sqlite://…`, the embedded default) lives in [`sqlite`]. `Store`
-//! holds an enum over backends rather than a trait object: the backends are few and known at
-//! compile time, generic closures and unit-of-work values ([`IngestTx`], [`HookChange`]) need
-//! no boxing, and the [`backend!`] macro writes each method's `match` once, so a PostgreSQL
-//! backend is one more variant and one more module beside `sqlite/`, with no change to the
-//! layers above.
+//! **Backends.** SQLite (`sqlite://…`, the embedded default) lives in [`sqlite`], PostgreSQL
+//! (`postgres://…`, shared by several processes) in [`postgres`]; each has its migrations in
+//! `migrations/<backend>/`. `Store` holds an enum over backends rather than a trait object: the
+//! backends are few and known at compile time, generic closures and unit-of-work values
+//! ([`IngestTx`], [`HookChange`]) need no boxing, and the [`backend!`] macro writes each
+//! method's `match` once. The backends offer the same methods with the same signatures and
+//! behaviour; where they differ is how writers are kept apart (one writer at a time on
+//! SQLite, row locks on PostgreSQL).
 
 pub mod apps;
 pub mod hooks;
 pub mod log;
+pub mod notify;
 pub mod outbox;
 pub mod retention;
 pub mod sessions;
 pub mod stats;
 pub mod users;
 
+mod postgres;
 mod sqlite;
 
 use crate::domain::Millis;
@@ -50,8 +54,10 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL {0:?}: use sqlite://PATH")]
+    Migrate(sqlx::migrate::MigrateError),
+    #[error("the database was migrated by a newer Hookrelay (its migration {0} is unknown to this version); run that version or a later one")]
+    NewerSchema(i64),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
     #[error(transparent)]
     Input(#[from] crate::dto::InputError),
@@ -73,6 +79,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Backend {
     Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 /// `backend!(self, b => b.op(args).await)`: runs the expression with `b` bound to the
@@ -81,16 +88,29 @@ macro_rules! backend {
     ($store:expr, $b:ident => $e:expr) => {
         match &$store.backend {
             $crate::store::Backend::Sqlite($b) => $e,
+            $crate::store::Backend::Postgres($b) => $e,
         }
     };
 }
 pub(crate) use backend;
 
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        match e {
+            sqlx::migrate::MigrateError::VersionMissing(version) => Self::NewerSchema(version),
+            other => Self::Migrate(other),
+        }
+    }
+}
+
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `url`.
+    /// Opens and migrates the database at `url`: `sqlite:…` (the file is created if needed)
+    /// or `postgres://…` / `postgresql://…` (the database must exist).
     pub async fn connect(url: &str, key: MasterKey) -> Result<Self, StoreError> {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite(sqlite::Sqlite::connect(url).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(postgres::Postgres::connect(url).await?)
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };

@@ -1,4 +1,4 @@
-//! The event log and the delivery outbox (migrations/0003_delivery.sql): the ingest commit,
+//! The event log and the delivery outbox (`events`, `deliveries`): the ingest commit,
 //! and the claim / complete / renew / release cycle of the dispatcher.
 //!
 //! Writes are batched: one multi-row statement per few hundred rows, so that a group commit of
@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::{backend, sqlite, Backend, Store, StoreError};
+use super::{backend, postgres, sqlite, Backend, Store, StoreError};
 use crate::domain::{AppId, DeliveryId, EventHook, HookId, HookType, Millis, Outcome};
 
 /// An event to store.
@@ -75,6 +75,7 @@ impl Store {
     pub async fn begin_ingest(&self) -> Result<IngestTx, StoreError> {
         Ok(IngestTx(match &self.backend {
             Backend::Sqlite(b) => Tx::Sqlite(sqlite::outbox::Ingest::begin(b).await?),
+            Backend::Postgres(b) => Tx::Postgres(postgres::outbox::Ingest::begin(b).await?),
         }))
     }
 
@@ -133,6 +134,7 @@ impl Store {
 
 enum Tx {
     Sqlite(sqlite::outbox::Ingest),
+    Postgres(postgres::outbox::Ingest),
 }
 
 /// An ingest commit in progress (see [`Store::begin_ingest`]). Dropped without
@@ -151,6 +153,7 @@ impl IngestTx {
     ) -> Result<Vec<String>, StoreError> {
         match &mut self.0 {
             Tx::Sqlite(tx) => tx.insert_events(app_id, accepted_at, events).await,
+            Tx::Postgres(tx) => tx.insert_events(app_id, accepted_at, events).await,
         }
     }
 
@@ -161,6 +164,7 @@ impl IngestTx {
     ) -> Result<HashMap<AppId, i64>, StoreError> {
         match &mut self.0 {
             Tx::Sqlite(tx) => tx.hooks_versions(app_ids).await,
+            Tx::Postgres(tx) => tx.hooks_versions(app_ids).await,
         }
     }
 
@@ -168,6 +172,7 @@ impl IngestTx {
     pub async fn hook_configs(&mut self, app_id: AppId) -> Result<Vec<EventHook>, StoreError> {
         let rows = match &mut self.0 {
             Tx::Sqlite(tx) => tx.hook_configs(app_id).await?,
+            Tx::Postgres(tx) => tx.hook_configs(app_id).await?,
         };
         super::hooks::parse_configs(app_id, rows)
     }
@@ -181,6 +186,7 @@ impl IngestTx {
     ) -> Result<Vec<Created>, StoreError> {
         match &mut self.0 {
             Tx::Sqlite(tx) => tx.insert_deliveries(now, lease, rows).await,
+            Tx::Postgres(tx) => tx.insert_deliveries(now, lease, rows).await,
         }
     }
 
@@ -188,6 +194,7 @@ impl IngestTx {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.0 {
             Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
         }
     }
 }

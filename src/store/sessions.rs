@@ -28,27 +28,32 @@ struct Entry {
 #[derive(Debug, Clone)]
 enum Table {
     Sqlite(tower_sessions_sqlx_store::SqliteStore),
+    Postgres(tower_sessions_sqlx_store::PostgresStore),
 }
 
 impl Table {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
             Table::Sqlite(t) => t.create(record).await,
+            Table::Postgres(t) => t.create(record).await,
         }
     }
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match self {
             Table::Sqlite(t) => t.save(record).await,
+            Table::Postgres(t) => t.save(record).await,
         }
     }
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
             Table::Sqlite(t) => t.load(id).await,
+            Table::Postgres(t) => t.load(id).await,
         }
     }
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
             Table::Sqlite(t) => t.delete(id).await,
+            Table::Postgres(t) => t.delete(id).await,
         }
     }
 }
@@ -73,6 +78,16 @@ impl Store {
                         .continuously_delete_expired(EXPIRED_DELETION_EVERY),
                 );
                 Table::Sqlite(table)
+            }
+            Backend::Postgres(b) => {
+                // `tower_sessions.sessions`, created under a lock (see `sessions_table`)
+                let table = b.sessions_table().await?;
+                tokio::spawn(
+                    table
+                        .clone()
+                        .continuously_delete_expired(EXPIRED_DELETION_EVERY),
+                );
+                Table::Postgres(table)
             }
         };
         Ok(CachedSessionStore::new(table, ttl))

@@ -9,6 +9,19 @@ use crate::store::StoreError;
 
 pub type Tx = Transaction<'static, Db>;
 
+impl Sqlite {
+    pub async fn hooks(&self, app_id: AppId) -> Result<Vec<HookRow>, StoreError> {
+        hooks(&self.pool, app_id).await
+    }
+
+    pub async fn settings(
+        &self,
+        app_id: AppId,
+    ) -> Result<Option<(String, Option<String>)>, StoreError> {
+        settings(&self.pool, app_id).await
+    }
+}
+
 pub async fn hooks<'e, E: Executor<'e, Database = Db>>(
     e: E,
     app_id: AppId,

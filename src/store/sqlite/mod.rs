@@ -56,7 +56,7 @@ impl Sqlite {
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(opts)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Self {
             pool,
             gate: Arc::default(),

@@ -1,0 +1,129 @@
+//! Apps on PostgreSQL.
+
+use super::{is_unique_violation, Postgres};
+use crate::domain::{AppId, Millis};
+use crate::dto::{AppSummary, InputError};
+use crate::store::{AppName, StoreError};
+
+#[derive(sqlx::FromRow)]
+struct AppRow {
+    id: i64,
+    name: String,
+    api_key: String,
+    created_at: i64,
+}
+
+impl From<AppRow> for AppSummary {
+    fn from(r: AppRow) -> Self {
+        AppSummary {
+            id: AppId(r.id),
+            name: r.name,
+            api_key: r.api_key,
+            created_at: r.created_at,
+        }
+    }
+}
+
+impl Postgres {
+    /// Inserts the app, then seals its secret with `seal(id)` (the sealed value is bound to the
+    /// row id, known only after the insert), in one transaction.
+    pub async fn create_app(
+        &self,
+        name: &AppName,
+        api_key: &str,
+        seal: impl FnOnce(AppId) -> String,
+    ) -> Result<AppSummary, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row: AppRow = sqlx::query_as(
+            "INSERT INTO apps (name, name_key, api_key, api_secret_enc, created_at) VALUES ($1, $2, $3, '', $4)
+             RETURNING id, name, api_key, created_at",
+        )
+        .bind(name.as_str())
+        .bind(name.as_str().to_lowercase())
+        .bind(api_key)
+        .bind(Millis::now().0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Input(InputError::AppNameTaken)
+            } else {
+                e.into()
+            }
+        })?;
+        sqlx::query("UPDATE apps SET api_secret_enc = $1 WHERE id = $2")
+            .bind(seal(AppId(row.id)))
+            .bind(row.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    /// By name in byte order, as SQLite sorts (not the database's collation).
+    pub async fn apps(&self) -> Result<Vec<AppSummary>, StoreError> {
+        let rows: Vec<AppRow> = sqlx::query_as(
+            "SELECT id, name, api_key, created_at FROM apps ORDER BY name_key COLLATE \"C\"",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn app(&self, id: AppId) -> Result<Option<AppSummary>, StoreError> {
+        let row: Option<AppRow> =
+            sqlx::query_as("SELECT id, name, api_key, created_at FROM apps WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(Into::into))
+    }
+
+    pub async fn app_by_key(&self, api_key: &str) -> Result<Option<AppSummary>, StoreError> {
+        let row: Option<AppRow> =
+            sqlx::query_as("SELECT id, name, api_key, created_at FROM apps WHERE api_key = $1")
+                .bind(api_key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(Into::into))
+    }
+
+    /// The app, its settings JSON and its `hooks_version`.
+    pub async fn app_with_settings(
+        &self,
+        id: AppId,
+    ) -> Result<Option<(AppSummary, String, i64)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            app: AppRow,
+            settings: String,
+            hooks_version: i64,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT id, name, api_key, created_at, settings, hooks_version FROM apps WHERE id = $1",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| (r.app.into(), r.settings, r.hooks_version)))
+    }
+
+    pub async fn hooks_version(&self, id: AppId) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT hooks_version FROM apps WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn app_secret(&self, id: AppId) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT api_secret_enc FROM apps WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+}

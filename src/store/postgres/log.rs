@@ -1,0 +1,136 @@
+//! The delivery log on PostgreSQL.
+
+use sqlx::{Postgres as Db, QueryBuilder};
+
+use super::outbox::hook_type;
+use super::{Postgres, BATCH};
+use crate::domain::{AppId, DeliveryId, DeliveryStatus, HookId, Millis};
+use crate::store::log::{DeliveryRow, ListFilter};
+use crate::store::StoreError;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    hook_id: String,
+    hook_type: String,
+    event_id: String,
+    event_type: String,
+    status: String,
+    attempts: i64,
+    next_at: i64,
+    last_error: Option<String>,
+    size: Option<i64>,
+    accepted_at: i64,
+    done_at: Option<i64>,
+    latency_ms: Option<i64>,
+    payload_preview: Option<String>,
+}
+
+impl TryFrom<Row> for DeliveryRow {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<Self, StoreError> {
+        Ok(DeliveryRow {
+            id: DeliveryId(r.id),
+            hook_id: HookId(r.hook_id),
+            hook_type: hook_type(&r.hook_type)?,
+            event_id: r.event_id,
+            event_type: r.event_type,
+            status: DeliveryStatus::of_row(&r.status, r.attempts).ok_or_else(|| {
+                StoreError::Corrupt(format!("delivery {} has status {:?}", r.id, r.status))
+            })?,
+            attempts: r.attempts,
+            next_at: Millis(r.next_at),
+            last_error: r.last_error,
+            size: r.size,
+            accepted_at: Millis(r.accepted_at),
+            done_at: r.done_at.map(Millis),
+            latency_ms: r.latency_ms,
+            payload_preview: r.payload_preview,
+        })
+    }
+}
+
+impl Postgres {
+    pub async fn deliveries(
+        &self,
+        app_id: AppId,
+        filter: &ListFilter,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT d.id, d.hook_id, d.hook_type, d.event_id, d.event_type, d.status, d.attempts, d.next_at, d.last_error, d.size, d.accepted_at, d.done_at, d.latency_ms,
+                    substr(e.payload, 1, 200) AS payload_preview
+             FROM deliveries d LEFT JOIN events e ON e.app_id = d.app_id AND e.id = d.event_id
+             WHERE d.app_id = ",
+        );
+        q.push_bind(app_id.0);
+        if let Some(hook) = &filter.hook_id {
+            q.push(" AND d.hook_id = ").push_bind(hook.0.clone());
+        }
+        if let Some(event) = &filter.event_id {
+            q.push(" AND d.event_id = ").push_bind(event.clone());
+        }
+        match filter.status {
+            Some(DeliveryStatus::Pending) => {
+                q.push(" AND d.status = 'pending' AND d.attempts = 0");
+            }
+            Some(DeliveryStatus::Retrying) => {
+                q.push(" AND d.status = 'pending' AND d.attempts > 0");
+            }
+            Some(finished) => {
+                q.push(" AND d.status = ").push_bind(finished.as_str());
+            }
+            None => {}
+        }
+        if let Some(before) = filter.before {
+            q.push(" AND d.id < ").push_bind(before.0);
+        }
+        q.push(" ORDER BY d.id DESC LIMIT ").push_bind(filter.limit);
+        let rows: Vec<Row> = q.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn redeliver_ids(
+        &self,
+        app_id: AppId,
+        ids: &[DeliveryId],
+        now: Millis,
+    ) -> Result<u64, StoreError> {
+        let mut total = 0;
+        for chunk in ids.chunks(BATCH) {
+            let ids: Vec<i64> = chunk.iter().map(|id| id.0).collect();
+            total += sqlx::query(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = $1, lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL
+                 WHERE status <> 'pending' AND app_id = $2 AND id = ANY($3)",
+            )
+            .bind(now.0)
+            .bind(app_id.0)
+            .bind(ids)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(total)
+    }
+
+    pub async fn redeliver_range(
+        &self,
+        app_id: AppId,
+        hook_id: &HookId,
+        since: Millis,
+        until: Millis,
+        now: Millis,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = $1, lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL
+             WHERE app_id = $2 AND hook_id = $3 AND status IN ('failed', 'dropped') AND accepted_at BETWEEN $4 AND $5",
+        )
+        .bind(now.0)
+        .bind(app_id.0)
+        .bind(hook_id.as_str())
+        .bind(since.0)
+        .bind(until.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
