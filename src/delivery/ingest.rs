@@ -95,7 +95,7 @@ async fn writer(
             }
         }
         match commit(&db, &dispatcher, &mut filters, &jobs).await {
-            Ok((answers, routed)) => {
+            Ok((answers, routed, spilled)) => {
                 let accepted: usize = answers.iter().flatten().filter(|a| !a.duplicate).count();
                 metrics
                     .events_accepted
@@ -103,6 +103,11 @@ async fn writer(
                 metrics
                     .ingest_commits
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // deliveries this process has no room for wait in the outbox: another process
+                // sharing the database may take them now
+                if spilled {
+                    dispatcher.announce();
+                }
                 dispatcher.submit(routed);
                 for (job, answer) in jobs.into_iter().zip(answers) {
                     let _ = job.reply.send(Ok(answer));
@@ -121,7 +126,9 @@ async fn writer(
     }
 }
 
-type Committed = (Vec<Vec<Accepted>>, Vec<Routed>);
+/// The answers, the deliveries handed to this process's dispatcher, and whether some were
+/// left in the outbox for lack of room.
+type Committed = (Vec<Vec<Accepted>>, Vec<Routed>, bool);
 
 /// The fan-out filters of each app, with the `hooks_version` they were read at.
 type Filters = HashMap<AppId, (i64, Arc<Vec<HookFilter>>)>;
@@ -186,6 +193,7 @@ async fn commit(
             return Err(e);
         }
     };
+    let spilled = !reserved && !planned.is_empty();
     let routed = if reserved {
         let routed = route(jobs, &planned, created, &versions, now);
         // anything not handed over (it never should be) stays leased and is claimed later
@@ -194,7 +202,7 @@ async fn commit(
     } else {
         Vec::new()
     };
-    Ok((answers, routed))
+    Ok((answers, routed, spilled))
 }
 
 /// The answer to each job and the deliveries to create: one per new event and matching hook.

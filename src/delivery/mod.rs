@@ -57,9 +57,11 @@ impl Engine {
         self.ingest.accept(app_id, events).await
     }
 
-    /// Looks for due deliveries now (after a redelivery).
+    /// Looks for due deliveries now, here and in the other processes sharing the database
+    /// (after a redelivery).
     pub fn wake(&self) {
         self.dispatcher.wake();
+        self.dispatcher.announce();
     }
 
     pub fn metrics(&self) -> &metrics::Metrics {

@@ -11,7 +11,6 @@
 //! process dies, its leases run out and any process claims those deliveries again: a delivery
 //! is sent at least once, never lost. The number of deliveries in memory is bounded
 //! (`max_in_flight`); beyond it, new deliveries wait in the database for the claimer.
-
 //!
 //! One file per task:
 //!
@@ -23,18 +22,20 @@
 //! - [`claimer`]: claims due deliveries from the database.
 //! - [`leases`]: renews the leases of the deliveries in memory.
 //! - [`pruner`]: removes old deliveries and events (retention).
+//! - [`listener`]: wake-ups from and to other processes sharing the database.
 
 mod breaker;
 mod claimer;
 mod completer;
 mod leases;
+mod listener;
 mod pruner;
 mod retry;
 mod router;
 mod worker;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -82,6 +83,10 @@ pub struct Dispatcher {
     wake: Notify,
     stopping: AtomicBool,
     breakers: Mutex<HashMap<(AppId, HookId), Breaker>>,
+    /// When due deliveries were last announced to the other processes (unix ms).
+    announced_at: AtomicI64,
+    /// An announcement is scheduled.
+    announce_pending: AtomicBool,
 }
 
 impl Dispatcher {
@@ -106,12 +111,15 @@ impl Dispatcher {
             wake: Notify::new(),
             stopping: AtomicBool::new(false),
             breakers: Mutex::new(HashMap::new()),
+            announced_at: AtomicI64::new(0),
+            announce_pending: AtomicBool::new(false),
         });
         tokio::spawn(this.clone().route(route_rx));
         tokio::spawn(this.clone().complete(done_rx));
         tokio::spawn(this.clone().claim_loop());
         tokio::spawn(this.clone().prune_loop());
         tokio::spawn(this.clone().renew_loop());
+        tokio::spawn(this.clone().listen_loop());
         this
     }
 
@@ -175,6 +183,10 @@ impl Dispatcher {
         let left = self.in_flight();
         match self.db.release(&self.owner).await {
             Ok(released) => {
+                // the others may send them now
+                if released > 0 {
+                    let _ = self.db.announce_due().await;
+                }
                 tracing::info!(unfinished = left, released, "delivery stopped")
             }
             Err(e) => {
