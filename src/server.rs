@@ -82,6 +82,10 @@ pub enum StartError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot open the database {url}: {source}")]
+    Database { url: String, source: StoreError },
+    #[error("the master key does not open this database's secrets ({0}); start with the key the database was created with (HOOKRELAY_MASTER_KEY or <data-dir>/master.key)")]
+    WrongKey(StoreError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -105,7 +109,29 @@ pub async fn open(global: &GlobalOpts) -> Result<Store, StartError> {
     })?;
     let given = global.master_key.clone().map(SecretString::from);
     let key = MasterKey::load_or_create(given.as_ref(), &global.data_dir)?;
-    Ok(Store::connect(&global.database_url(), key).await?)
+    let url = global.database_url();
+    let store = Store::connect(&url, key)
+        .await
+        .map_err(|source| StartError::Database {
+            url: redact_url(&url),
+            source,
+        })?;
+    verify_key(&store).await?;
+    Ok(store)
+}
+
+/// Refuses a master key that does not open the secrets already in the database (several
+/// instances must share one key): opens the first app's sealed secret, if there is an app.
+async fn verify_key(store: &Store) -> Result<(), StartError> {
+    let apps = store.apps().await?;
+    if let Some(app) = apps.first() {
+        match store.app_secret(app.id).await {
+            Ok(_) => {}
+            Err(e @ StoreError::Secrets(_)) => return Err(StartError::WrongKey(e)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Builds the whole HTTP application over an opened store, with delivery running.

@@ -150,3 +150,92 @@ fn help_documents_every_setting_with_its_environment_variable() {
     }
     assert!(help.contains("127.0.0.1:3000") && help.contains("./data"));
 }
+
+#[test]
+fn a_master_key_that_does_not_open_the_database_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hookrelay(dir.path(), &["app", "create", "--name", "Keyed"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for args in [
+        &["app", "list"][..],
+        &["serve", "--listen", "127.0.0.1:0"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+            .args(args)
+            .env("HOOKRELAY_DATA_DIR", dir.path())
+            .env_remove("HOOKRELAY_DATABASE_URL")
+            .env("HOOKRELAY_MASTER_KEY", "ab".repeat(32))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("hookrelay:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(lines[0].contains("master key"), "{stderr}");
+    }
+    // the right key still works
+    assert!(hookrelay(dir.path(), &["app", "list"]).status.success());
+}
+
+#[test]
+fn a_wrong_postgres_url_is_one_line_and_exit_code_1() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        // nothing listens there
+        "postgres://postgres@127.0.0.1:1/test".to_string(),
+        // the server answers, the database does not exist
+        format!("{}/hr_no_such_database", crate::support::pg_server()),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+            .args(["app", "list"])
+            .env("HOOKRELAY_DATA_DIR", dir.path())
+            .env("HOOKRELAY_DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{url}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("hookrelay:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(lines[0].contains("cannot open the database"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_database_migrated_by_a_newer_version_is_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(hookrelay(dir.path(), &["app", "list"]).status.success());
+    // a migration this version does not know, as a newer Hookrelay would have left it
+    let db = dir.path().join("hookrelay.db");
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'future', 1, x'00', 0)\"); c.commit()",
+        ])
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = hookrelay(dir.path(), &["app", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("hookrelay:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("newer Hookrelay") && lines[0].contains("9999"),
+        "{stderr}"
+    );
+}
