@@ -132,6 +132,28 @@ ensure_sdk_tools() {
   fi
 }
 
+# The PostgreSQL server of the tests (trust auth on these machines): a URL without a database.
+TEST_POSTGRES="${HOOKRELAY_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
+export HOOKRELAY_TEST_POSTGRES="$TEST_POSTGRES"
+
+# Checks that PostgreSQL answers (starting the local cluster if it is installed but stopped)
+# and drops the databases that earlier test runs left behind (hr_*).
+ensure_postgres() {
+  if ! psql "$TEST_POSTGRES/test" -qtAc 'SELECT 1' >/dev/null 2>&1; then
+    if have pg_ctlcluster && [ -d /etc/postgresql ]; then
+      log "starting PostgreSQL"
+      pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+      sleep 2
+    fi
+    psql "$TEST_POSTGRES/test" -qtAc 'SELECT 1' >/dev/null || die "PostgreSQL does not answer at $TEST_POSTGRES"
+  fi
+  psql "$TEST_POSTGRES/test" -qtAc "SELECT datname FROM pg_database WHERE datname LIKE 'hr\_%'" |
+    while read -r db; do
+      [ -n "$db" ] && psql "$TEST_POSTGRES/test" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    done
+  return 0
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

@@ -45,6 +45,7 @@ cargo clippy --quiet --all-features --all-targets -- -D warnings || step_failed 
 # Unit and integration tests, in the release profile so that the binary they build is the
 # one the end-to-end suite drives (one compile of the dependencies, not two).
 start_emulator
+ensure_postgres
 log "cargo test (unit + integration, against the AWS emulator)"
 set +e
 cargo test --release --features ssr 2>&1 | tee target/cargo-test.log
@@ -52,6 +53,18 @@ rc=${PIPESTATUS[0]}
 set -e
 count_results target/cargo-test.log
 [ "$rc" = 0 ] || step_failed "cargo test"
+
+# The integration suite again on PostgreSQL: every test app gets a fresh database. The
+# process-level tests that are SQLite-only (CLI data directories, the single-instance crash and
+# outage runs) and the multi-instance test (PostgreSQL already) ran above.
+log "cargo test (integration suite on PostgreSQL)"
+set +e
+HOOKRELAY_TEST_BACKEND=postgres cargo test --release --features ssr --test integration -- \
+  --skip instances:: --skip resilience:: --skip cli:: 2>&1 | tee target/cargo-test-pg.log
+rc=${PIPESTATUS[0]}
+set -e
+count_results target/cargo-test-pg.log
+[ "$rc" = 0 ] || step_failed "cargo test on PostgreSQL"
 
 [ -x target/release/hookrelay ] || build_server
 

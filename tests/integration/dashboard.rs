@@ -182,17 +182,26 @@ async fn apps_are_created_with_a_key_and_a_secret_sealed_at_rest() {
     assert!(revealed.body.contains(&secret));
 
     // at rest: neither the database row nor the database files hold the secret in clear
-    let file = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        app.dir.path().join("hookrelay.db").display()
-    ))
-    .await
-    .unwrap();
-    let sealed: String = sqlx::query_scalar("SELECT api_secret_enc FROM apps WHERE id = 1")
-        .fetch_one(&file)
-        .await
-        .unwrap();
-    file.close().await;
+    let query = "SELECT api_secret_enc FROM apps WHERE id = 1";
+    let sealed: String = match &app.pg {
+        Some(pg) => {
+            let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+            let sealed = sqlx::query_scalar(query).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            sealed
+        }
+        None => {
+            let file = sqlx::SqlitePool::connect(&format!(
+                "sqlite://{}",
+                app.dir.path().join("hookrelay.db").display()
+            ))
+            .await
+            .unwrap();
+            let sealed = sqlx::query_scalar(query).fetch_one(&file).await.unwrap();
+            file.close().await;
+            sealed
+        }
+    };
     assert!(sealed.starts_with("v1:") && !sealed.contains(&secret));
     for entry in std::fs::read_dir(app.dir.path()).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();

@@ -8,5 +8,6 @@ mod dashboard_hooks;
 mod delivery;
 mod emulator;
 mod health;
+mod instances;
 mod resilience;
 mod support;

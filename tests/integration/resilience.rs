@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::support::ApiClient;
 
 /// A child process killed (SIGKILL) and reaped on every exit path.
-struct Proc {
+pub(crate) struct Proc {
     child: Option<Child>,
 }
 
@@ -35,7 +35,7 @@ impl Proc {
     }
 
     /// SIGKILL, then wait for it.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -70,7 +70,7 @@ impl Drop for Proc {
 
 /// Prints the last lines of the children's logs when the test fails. Declared before the
 /// children, so it is dropped after them (their logs are complete by then).
-struct TailOnPanic(Vec<PathBuf>);
+pub(crate) struct TailOnPanic(pub(crate) Vec<PathBuf>);
 
 impl Drop for TailOnPanic {
     fn drop(&mut self) {
@@ -91,13 +91,13 @@ impl Drop for TailOnPanic {
     }
 }
 
-fn free_addr() -> SocketAddr {
+pub(crate) fn free_addr() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().unwrap()
 }
 
 /// Opens `path` for appending, after a line marking this start.
-fn append_log(path: &Path, what: &str) -> File {
+pub(crate) fn append_log(path: &Path, what: &str) -> File {
     let mut file = OpenOptions::new()
         .create(true)
         .append(true)
@@ -135,7 +135,12 @@ fn create_app(data: &Path, addr: SocketAddr, name: &str) -> ApiClient {
 }
 
 /// `hookrelay serve` on `data` and `addr` with `env`, its output appended to `log`.
-fn spawn_hookrelay(data: &Path, addr: SocketAddr, log: &Path, env: &[(&str, String)]) -> Proc {
+pub(crate) fn spawn_hookrelay(
+    data: &Path,
+    addr: SocketAddr,
+    log: &Path,
+    env: &[(&str, String)],
+) -> Proc {
     let out = append_log(log, "hookrelay serve");
     let err = out.try_clone().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
@@ -156,7 +161,7 @@ fn spawn_hookrelay(data: &Path, addr: SocketAddr, log: &Path, env: &[(&str, Stri
 }
 
 /// Polls `url` until it answers 2xx; Err when the process ends first or after `limit`.
-async fn wait_up(
+pub(crate) async fn wait_up(
     http: &reqwest::Client,
     url: &str,
     proc: &mut Proc,
@@ -183,7 +188,7 @@ async fn wait_up(
 
 /// Starts hookrelay and waits for /healthz; a start that exits at once (the port not yet
 /// free again after a kill, say) is retried a few times.
-async fn start_hookrelay(
+pub(crate) async fn start_hookrelay(
     data: &Path,
     addr: SocketAddr,
     log: &Path,
@@ -204,7 +209,7 @@ async fn start_hookrelay(
 }
 
 /// The webhook receiver: answers 200 after 0-5 ms, counting every event id it receives.
-async fn webhook_receiver() -> (String, Arc<Mutex<HashMap<String, u32>>>) {
+pub(crate) async fn webhook_receiver() -> (String, Arc<Mutex<HashMap<String, u32>>>) {
     let seen: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
     let record = seen.clone();
     let app = axum::Router::new().route(
@@ -231,19 +236,19 @@ async fn webhook_receiver() -> (String, Arc<Mutex<HashMap<String, u32>>>) {
 
 /// What a producer saw.
 #[derive(Default)]
-struct Produced {
+pub(crate) struct Produced {
     /// Ids of events in POSTs answered 201.
-    accepted: HashSet<String>,
+    pub(crate) accepted: HashSet<String>,
     /// POSTs answered 201, and other answers ("<phase>: <status or error>").
-    ok_posts: u64,
-    refused: Vec<String>,
+    pub(crate) ok_posts: u64,
+    pub(crate) refused: Vec<String>,
     /// Accepted events whose answer was not `duplicate: false, deliveries: 1`.
-    odd: Vec<String>,
+    pub(crate) odd: Vec<String>,
 }
 
 /// POSTs batches of `batch` events ("{prefix}-{n}") until `stop`, pausing `pause` between
 /// posts; `phase` labels refusals.
-async fn produce(
+pub(crate) async fn produce(
     api: Arc<ApiClient>,
     prefix: &'static str,
     batch: usize,
@@ -302,7 +307,7 @@ async fn produce(
     out
 }
 
-fn merge(all: Vec<Produced>) -> Produced {
+pub(crate) fn merge(all: Vec<Produced>) -> Produced {
     let mut out = Produced::default();
     for p in all {
         out.accepted.extend(p.accepted);
@@ -315,7 +320,10 @@ fn merge(all: Vec<Produced>) -> Produced {
 
 /// (missing, duplicates, extra): accepted ids never received, receptions beyond the first of
 /// an accepted id, and received ids that were not accepted (posts cut off by the kill).
-fn tally(accepted: &HashSet<String>, seen: &HashMap<String, u32>) -> (Vec<String>, u64, usize) {
+pub(crate) fn tally(
+    accepted: &HashSet<String>,
+    seen: &HashMap<String, u32>,
+) -> (Vec<String>, u64, usize) {
     let mut missing: Vec<String> = accepted
         .iter()
         .filter(|id| !seen.contains_key(*id))
@@ -332,7 +340,7 @@ fn tally(accepted: &HashSet<String>, seen: &HashMap<String, u32>) -> (Vec<String
 }
 
 /// GET /deliveries?status=`status` (at most 500); the deliveries.
-async fn deliveries(api: &ApiClient, status: &str) -> Vec<Value> {
+pub(crate) async fn deliveries(api: &ApiClient, status: &str) -> Vec<Value> {
     let res = api
         .request(Method::GET, "/deliveries")
         .query(&[("status", status), ("limit", "500")])
@@ -350,7 +358,7 @@ async fn deliveries(api: &ApiClient, status: &str) -> Vec<Value> {
 
 /// Per status: how many deliveries (at most 500 are listed) and the newest one; and the
 /// delivery counters. What a failure message shows.
-async fn delivery_summary(api: &ApiClient) -> String {
+pub(crate) async fn delivery_summary(api: &ApiClient) -> String {
     let mut out = String::new();
     for status in ["pending", "retrying", "delivered", "failed", "dropped"] {
         let list = deliveries(api, status).await;
@@ -374,7 +382,7 @@ async fn delivery_summary(api: &ApiClient) -> String {
 }
 
 /// Waits until no delivery is pending or retrying.
-async fn wait_drained(api: &ApiClient, limit: Duration) {
+pub(crate) async fn wait_drained(api: &ApiClient, limit: Duration) {
     let deadline = Instant::now() + limit;
     loop {
         let pending = deliveries(api, "pending").await;

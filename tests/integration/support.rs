@@ -13,6 +13,75 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Store,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database of this test, when the suite runs on PostgreSQL.
+    pub pg: Option<PgDatabase>,
+}
+
+/// The backend the suite runs on: SQLite by default, PostgreSQL with
+/// `HOOKRELAY_TEST_BACKEND=postgres` (the test command runs the suite both ways).
+pub fn on_postgres() -> bool {
+    std::env::var("HOOKRELAY_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// The PostgreSQL server of the tests, without a database name: `HOOKRELAY_TEST_POSTGRES`,
+/// else the local server (trust auth).
+pub fn pg_server() -> String {
+    std::env::var("HOOKRELAY_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".to_string())
+}
+
+/// A fresh PostgreSQL database for one test, dropped (with its connections) when this is.
+pub struct PgDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    pub async fn create(prefix: &str) -> Self {
+        use sqlx::Connection;
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&format!("{}/test", pg_server()))
+            .await
+            .expect(
+                "PostgreSQL at HOOKRELAY_TEST_POSTGRES (default 127.0.0.1:5432) must be reachable",
+            );
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        let _ = admin.close().await;
+        Self {
+            url: format!("{}/{name}", pg_server()),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // its own thread and runtime: this may run inside a test's runtime
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut admin) =
+                    sqlx::PgConnection::connect(&format!("{}/test", pg_server())).await
+                {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 impl TestApp {
@@ -24,9 +93,14 @@ impl TestApp {
     /// root is always the temporary directory's.
     pub async fn spawn_with(opts: ServeOpts) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let pg = if on_postgres() {
+            Some(PgDatabase::create("hr_it").await)
+        } else {
+            None
+        };
         let global = GlobalOpts {
             data_dir: dir.path().to_path_buf(),
-            database_url: None,
+            database_url: pg.as_ref().map(|p| p.url.clone()),
             master_key: None,
             log: "warn".into(),
         };
@@ -43,7 +117,7 @@ impl TestApp {
             .await
             .expect("router");
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-        Self { addr, db, dir }
+        Self { addr, db, dir, pg }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -113,6 +187,26 @@ impl Browser {
             ],
         )
         .await
+    }
+
+    /// A browser without JavaScript for the server at `base` (`http://host:port`).
+    pub fn at(base: &str) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_string(),
+        }
+    }
+
+    /// The same browser (its cookies) on another server, as behind a load balancer.
+    pub fn on(&self, base: &str) -> Browser {
+        Browser {
+            client: self.client.clone(),
+            base: base.to_string(),
+        }
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Page {
