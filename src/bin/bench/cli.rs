@@ -41,6 +41,10 @@ pub struct Args {
     /// time, however many are in flight); 0 skips it.
     #[arg(long, default_value_t = 1000)]
     pub page_rate: u32,
+    /// The server's database: empty for SQLite in a fresh data directory (the default), or
+    /// the URL of an empty PostgreSQL database (`postgres://…`) for the PostgreSQL run.
+    #[arg(long, default_value = "")]
+    pub database_url: String,
     /// Skip the SQS run (it is skipped anyway when AWS_ENDPOINT_URL is not set).
     #[arg(long)]
     pub skip_sqs: bool,

@@ -22,7 +22,7 @@ pub fn create_admin(bin: &Path, dir: &Path) -> Result<()> {
         .arg(dir)
         .env("HOOKRELAY_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("HOOKRELAY_LOG", "warn")
-        .env_remove("HOOKRELAY_DATABASE_URL")
+        .env("HOOKRELAY_DATABASE_URL", crate::server::database_url())
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;

@@ -77,14 +77,16 @@ async fn run(args: Args) -> Result<bool> {
         .build()
         .map_err(|e| format!("HTTP client: {}", chain(&e)))?;
 
+    let _ = server::DATABASE_URL.set(args.database_url.trim().to_string());
     let dir = DataDir::create()?;
     let creds = create_app(&args.bin, &dir.0)?;
     create_admin(&args.bin, &dir.0)?;
     let (sink, sink_url) = Sink::start(&creds.api_secret).await?;
     let mut server = Server::start(&args.bin, &dir.0, &http).await?;
     eprintln!(
-        "hookrelay (pid {}) on {}, app {}, data in {}, webhook sink {sink_url}",
+        "hookrelay (pid {}, {}) on {}, app {}, data in {}, webhook sink {sink_url}",
         server.pid,
+        server::backend_name(),
         server.base,
         creds.id,
         dir.0.display()

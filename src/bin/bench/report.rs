@@ -210,8 +210,12 @@ pub fn print_summary(r: &Report) -> bool {
 
     println!();
     println!(
-        "## Benchmark ({} cores; {} posters; latency run {} events at {}/s)",
-        cores, r.posters, l.sent, l.rate
+        "## Benchmark: {} ({} cores; {} posters; latency run {} events at {}/s)",
+        crate::server::backend_name(),
+        cores,
+        r.posters,
+        l.sent,
+        l.rate
     );
     println!();
     println!("| metric | value | target |");

@@ -10,6 +10,23 @@ use serde_json::Value;
 use crate::report::ms;
 use crate::Result;
 
+/// The server's database (`--database-url`); empty: SQLite in the data directory.
+pub static DATABASE_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `HOOKRELAY_DATABASE_URL` for the CLI and the server (empty means the default, SQLite).
+pub fn database_url() -> &'static str {
+    DATABASE_URL.get().map_or("", String::as_str)
+}
+
+/// "SQLite" or "PostgreSQL": the backend of this run.
+pub fn backend_name() -> &'static str {
+    if database_url().starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
+}
+
 fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| format!("cannot find a free port on 127.0.0.1: {e}"))?;
@@ -54,7 +71,7 @@ pub fn create_app(bin: &Path, dir: &Path) -> Result<AppCreds> {
         .args(["app", "create", "--name", "bench", "--data-dir"])
         .arg(dir)
         .env("HOOKRELAY_LOG", "warn")
-        .env_remove("HOOKRELAY_DATABASE_URL")
+        .env("HOOKRELAY_DATABASE_URL", crate::server::database_url())
         .stdin(Stdio::null())
         .output()
         .map_err(|e| {
@@ -114,7 +131,7 @@ impl Server {
             .env("HOOKRELAY_LOG", "warn")
             // The default budget (6,000 requests a minute) would refuse the latency run.
             .env("HOOKRELAY_API_RATE_LIMIT", "4000000000")
-            .env_remove("HOOKRELAY_DATABASE_URL")
+            .env("HOOKRELAY_DATABASE_URL", crate::server::database_url())
             .stdin(Stdio::null())
             .stdout(file)
             .stderr(file2)
