@@ -50,7 +50,7 @@ if [ ${#tables[@]} -eq 2 ]; then
   echo
   echo "## Side by side"
   echo
-  paste -d'\t' <(grep '^| ' "${tables[0]}") <(grep '^| ' "${tables[1]}") | awk -F'\t' '
+  paste -d'\t' <(grep '^|' "${tables[0]}") <(grep '^|' "${tables[1]}") | awk -F'\t' '
     { split($1, a, "|"); split($2, b, "|")
       if (NR == 1) { print "| metric | SQLite | PostgreSQL | target |"; next }
       if (NR == 2) { print "|---|---|---|---|"; next }

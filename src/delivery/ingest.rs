@@ -146,21 +146,28 @@ async fn commit(
     let mut tx = db.begin_ingest().await?;
     // the first statement writes, so the transaction holds the write lock from here on and
     // the hook versions read below cannot change before the commit
-    let mut fresh: Vec<HashSet<String>> = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let rows: Vec<NewEvent> = job
-            .events
-            .iter()
-            .map(|e| NewEvent {
-                id: &e.id,
-                event_type: &e.event_type,
-                cid: e.cid.as_deref(),
-                payload: &e.json,
-            })
-            .collect();
-        let inserted = tx.insert_events(job.app_id, now, &rows).await?;
-        fresh.push(inserted.into_iter().collect());
-    }
+    let groups: Vec<(AppId, Vec<NewEvent>)> = jobs
+        .iter()
+        .map(|job| {
+            let rows = job
+                .events
+                .iter()
+                .map(|e| NewEvent {
+                    id: &e.id,
+                    event_type: &e.event_type,
+                    cid: e.cid.as_deref(),
+                    payload: &e.json,
+                })
+                .collect();
+            (job.app_id, rows)
+        })
+        .collect();
+    let fresh: Vec<HashSet<String>> = tx
+        .insert_event_groups(now, &groups)
+        .await?
+        .into_iter()
+        .map(|ids| ids.into_iter().collect())
+        .collect();
     let mut app_ids: Vec<AppId> = jobs.iter().map(|j| j.app_id).collect();
     app_ids.sort_unstable();
     app_ids.dedup();

@@ -157,6 +157,26 @@ impl IngestTx {
         }
     }
 
+    /// Stores the events of several apps at once (a group commit's requests): one statement
+    /// on PostgreSQL, whatever the number of requests. Returns, per group and in order, the
+    /// ids that were new.
+    pub async fn insert_event_groups(
+        &mut self,
+        accepted_at: Millis,
+        groups: &[(AppId, Vec<NewEvent<'_>>)],
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        match &mut self.0 {
+            Tx::Sqlite(tx) => {
+                let mut out = Vec::with_capacity(groups.len());
+                for (app_id, events) in groups {
+                    out.push(tx.insert_events(*app_id, accepted_at, events).await?);
+                }
+                Ok(out)
+            }
+            Tx::Postgres(tx) => tx.insert_event_groups(accepted_at, groups).await,
+        }
+    }
+
     /// The `hooks_version` of each app (bumped by every hook change).
     pub async fn hooks_versions(
         &mut self,

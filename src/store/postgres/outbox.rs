@@ -62,6 +62,53 @@ impl Ingest {
         Ok(inserted)
     }
 
+    /// Every group's events in one statement per [`BATCH`] rows; the new ids per group.
+    pub async fn insert_event_groups(
+        &mut self,
+        accepted_at: Millis,
+        groups: &[(AppId, Vec<NewEvent<'_>>)],
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        // (group index, event) in order; an id may appear in several groups of one app (two
+        // requests resending it): the first is stored, the others are duplicates
+        let rows: Vec<(usize, AppId, &NewEvent<'_>)> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, (app, events))| events.iter().map(move |e| (g, *app, e)))
+            .collect();
+        let mut new: std::collections::HashSet<(i64, String)> = std::collections::HashSet::new();
+        for chunk in rows.chunks(BATCH) {
+            let apps: Vec<i64> = chunk.iter().map(|r| r.1 .0).collect();
+            let ids: Vec<&str> = chunk.iter().map(|r| r.2.id).collect();
+            let types: Vec<&str> = chunk.iter().map(|r| r.2.event_type).collect();
+            let cids: Vec<Option<&str>> = chunk.iter().map(|r| r.2.cid).collect();
+            let payloads: Vec<&str> = chunk.iter().map(|r| r.2.payload).collect();
+            let inserted: Vec<(i64, String)> = sqlx::query_as(
+                "INSERT INTO events (app_id, id, type, cid, payload, accepted_at)
+                 SELECT u.app_id, u.id, u.type, u.cid, u.payload, $1
+                 FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+                   AS u (app_id, id, type, cid, payload)
+                 ON CONFLICT (app_id, id) DO NOTHING RETURNING app_id, id",
+            )
+            .bind(accepted_at.0)
+            .bind(apps)
+            .bind(ids)
+            .bind(types)
+            .bind(cids)
+            .bind(payloads)
+            .fetch_all(&mut *self.tx)
+            .await?;
+            new.extend(inserted);
+        }
+        // each new id goes to the first group that sent it
+        let mut out: Vec<Vec<String>> = vec![Vec::new(); groups.len()];
+        for (g, app, e) in rows {
+            if new.remove(&(app.0, e.id.to_string())) {
+                out[g].push(e.id.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// Reads the versions `FOR SHARE`: a hook change (which updates the app row first) cannot
     /// commit between this read and the ingest commit, and a change in progress is waited
     /// for — the ordering SQLite's single writer gives.

@@ -977,3 +977,27 @@ async fn sessions_round_trip() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_group_commit_stores_every_request_in_one_statement_and_the_first_sender_wins() {
+    with_store(|store| async move {
+        let a = new_app(&store, "Group A").await;
+        let b = new_app(&store, "Group B").await;
+        let now = Millis::now();
+        let mut tx = store.begin_ingest().await.unwrap();
+        let groups = vec![
+            (a, vec![event("x1"), event("x2")]),
+            (b, vec![event("x1")]),
+            // a second request of app a resending x2, and a new one
+            (a, vec![event("x2"), event("x3")]),
+        ];
+        let fresh = tx.insert_event_groups(now, &groups).await.unwrap();
+        assert_eq!(fresh, vec![vec!["x1", "x2"], vec!["x1"], vec!["x3"]]);
+        tx.commit().await.unwrap();
+        // already stored: nothing is new the second time
+        let mut tx = store.begin_ingest().await.unwrap();
+        let again = tx.insert_event_groups(now, &groups).await.unwrap();
+        assert!(again.iter().all(Vec::is_empty), "{again:?}");
+    })
+    .await;
+}
