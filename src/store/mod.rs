@@ -37,6 +37,7 @@ pub mod stats;
 pub mod users;
 
 mod postgres;
+mod rows;
 mod sqlite;
 
 use crate::domain::Millis;

@@ -3,26 +3,8 @@
 use super::{is_unique_violation, Postgres};
 use crate::domain::{AppId, Millis};
 use crate::dto::{AppSummary, InputError};
+use crate::store::rows::{AppRow, AppSettingsRow};
 use crate::store::{AppName, StoreError};
-
-#[derive(sqlx::FromRow)]
-struct AppRow {
-    id: i64,
-    name: String,
-    api_key: String,
-    created_at: i64,
-}
-
-impl From<AppRow> for AppSummary {
-    fn from(r: AppRow) -> Self {
-        AppSummary {
-            id: AppId(r.id),
-            name: r.name,
-            api_key: r.api_key,
-            created_at: r.created_at,
-        }
-    }
-}
 
 impl Postgres {
     /// Inserts the app, then seals its secret with `seal(id)` (the sealed value is bound to the
@@ -93,14 +75,7 @@ impl Postgres {
         &self,
         id: AppId,
     ) -> Result<Option<(AppSummary, String, i64)>, StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            app: AppRow,
-            settings: String,
-            hooks_version: i64,
-        }
-        let row: Option<Row> = sqlx::query_as(
+        let row: Option<AppSettingsRow> = sqlx::query_as(
             "SELECT id, name, api_key, created_at, settings, hooks_version FROM apps WHERE id = $1",
         )
         .bind(id.0)

@@ -2,53 +2,11 @@
 
 use sqlx::{Postgres as Db, QueryBuilder};
 
-use super::outbox::hook_type;
 use super::{Postgres, BATCH};
 use crate::domain::{AppId, DeliveryId, DeliveryStatus, HookId, Millis};
 use crate::store::log::{DeliveryRow, ListFilter};
+use crate::store::rows::LogRow;
 use crate::store::StoreError;
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    hook_id: String,
-    hook_type: String,
-    event_id: String,
-    event_type: String,
-    status: String,
-    attempts: i64,
-    next_at: i64,
-    last_error: Option<String>,
-    size: Option<i64>,
-    accepted_at: i64,
-    done_at: Option<i64>,
-    latency_ms: Option<i64>,
-    payload_preview: Option<String>,
-}
-
-impl TryFrom<Row> for DeliveryRow {
-    type Error = StoreError;
-    fn try_from(r: Row) -> Result<Self, StoreError> {
-        Ok(DeliveryRow {
-            id: DeliveryId(r.id),
-            hook_id: HookId(r.hook_id),
-            hook_type: hook_type(&r.hook_type)?,
-            event_id: r.event_id,
-            event_type: r.event_type,
-            status: DeliveryStatus::of_row(&r.status, r.attempts).ok_or_else(|| {
-                StoreError::Corrupt(format!("delivery {} has status {:?}", r.id, r.status))
-            })?,
-            attempts: r.attempts,
-            next_at: Millis(r.next_at),
-            last_error: r.last_error,
-            size: r.size,
-            accepted_at: Millis(r.accepted_at),
-            done_at: r.done_at.map(Millis),
-            latency_ms: r.latency_ms,
-            payload_preview: r.payload_preview,
-        })
-    }
-}
 
 impl Postgres {
     pub async fn deliveries(
@@ -85,7 +43,7 @@ impl Postgres {
             q.push(" AND d.id < ").push_bind(before.0);
         }
         q.push(" ORDER BY d.id DESC LIMIT ").push_bind(filter.limit);
-        let rows: Vec<Row> = q.build_query_as().fetch_all(&self.pool).await?;
+        let rows: Vec<LogRow> = q.build_query_as().fetch_all(&self.pool).await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 

@@ -3,20 +3,15 @@
 //! so processes claiming at the same moment take disjoint rows without waiting on each other.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
 use sqlx::{Postgres as Db, Transaction};
 
 use super::stats::{Stats, StepAdd};
 use super::{Postgres, BATCH};
-use crate::domain::{AppId, DeliveryId, Finish, HookId, HookType, Millis, Outcome};
+use crate::domain::{AppId, DeliveryId, Finish, HookId, Millis, Outcome};
 use crate::store::outbox::{Claimed, Created, Lease, NewDelivery, NewEvent, StoredEvent};
+use crate::store::rows::{claimed, ClaimedRow};
 use crate::store::StoreError;
-
-/// A stored `hook_type`.
-pub(super) fn hook_type(s: &str) -> Result<HookType, StoreError> {
-    HookType::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
 
 /// An ingest commit: one transaction (PostgreSQL has many writers: there is no turn to wait
 /// for).
@@ -194,18 +189,6 @@ impl Ingest {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ClaimedRow {
-    id: i64,
-    app_id: i64,
-    hook_id: String,
-    hook_type: String,
-    event_id: String,
-    event_type: String,
-    attempts: i64,
-    accepted_at: i64,
-}
-
 impl Postgres {
     pub async fn claim(
         &self,
@@ -228,23 +211,7 @@ impl Postgres {
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
-        let mut claimed = rows
-            .into_iter()
-            .map(|r| {
-                Ok(Claimed {
-                    id: DeliveryId(r.id),
-                    app_id: AppId(r.app_id),
-                    hook_id: HookId(r.hook_id),
-                    hook_type: hook_type(&r.hook_type)?,
-                    event_id: r.event_id,
-                    event_type: r.event_type,
-                    attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
-                    accepted_at: Millis(r.accepted_at),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        claimed.sort_by_key(|r| r.id);
-        Ok(claimed)
+        claimed(rows)
     }
 
     /// Index-only lookup of the next due time after `now`.

@@ -1,7 +1,5 @@
 //! Hook health and the backlog on PostgreSQL.
 
-use std::collections::HashMap;
-
 use sqlx::{Postgres as Db, Transaction};
 
 use super::Postgres;
@@ -9,16 +7,7 @@ use crate::domain::{AppId, HookId, Millis};
 use crate::store::stats::{step_of, Backlog, StepRow};
 use crate::store::StoreError;
 
-/// What one outcome transaction adds to one hook's current step.
-#[derive(Debug, Default)]
-pub struct StepAdd {
-    pub delivered: i64,
-    pub failed: i64,
-    pub last_error: Option<String>,
-}
-
-/// One outcome transaction's additions, per hook.
-pub type Stats = HashMap<(AppId, HookId), StepAdd>;
+pub use crate::store::rows::{Stats, StepAdd};
 
 /// Adds outcomes to the hooks' current steps (inside the outcome transaction), in one
 /// statement. The rows go in (app, hook) order: transactions of several processes adding to

@@ -3,24 +3,8 @@
 use super::{is_unique_violation, Postgres};
 use crate::domain::{Email, Millis, UserId};
 use crate::dto::InputError;
+use crate::store::rows::UserRecord;
 use crate::store::{StoreError, UserRow};
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    email: String,
-    password_hash: String,
-}
-
-impl From<Row> for UserRow {
-    fn from(r: Row) -> Self {
-        UserRow {
-            id: UserId(r.id),
-            email: r.email,
-            password_hash: r.password_hash,
-        }
-    }
-}
 
 impl Postgres {
     pub async fn user_count(&self) -> Result<i64, StoreError> {
@@ -79,7 +63,7 @@ impl Postgres {
     }
 
     pub async fn user_by_email(&self, email: &Email) -> Result<Option<UserRow>, StoreError> {
-        let row: Option<Row> =
+        let row: Option<UserRecord> =
             sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
                 .bind(email.as_str())
                 .fetch_optional(&self.pool)
@@ -88,7 +72,7 @@ impl Postgres {
     }
 
     pub async fn user(&self, id: UserId) -> Result<Option<UserRow>, StoreError> {
-        let row: Option<Row> =
+        let row: Option<UserRecord> =
             sqlx::query_as("SELECT id, email, password_hash FROM users WHERE id = $1")
                 .bind(id.0)
                 .fetch_optional(&self.pool)

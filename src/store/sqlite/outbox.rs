@@ -2,22 +2,18 @@
 //! is atomic on SQLite (one writer).
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
 use sqlx::{QueryBuilder, Sqlite as Db, Transaction};
 
-use super::stats::StepAdd;
 use super::{Sqlite, CHUNK};
-use crate::domain::{AppId, DeliveryId, Finish, HookId, HookType, Millis, Outcome};
+use crate::domain::{AppId, DeliveryId, Finish, HookId, Millis, Outcome};
 use crate::store::outbox::{Claimed, Created, Lease, NewDelivery, NewEvent, StoredEvent};
+use crate::store::rows::{claimed, ClaimedRow};
+use crate::store::rows::{Stats, StepAdd};
 use crate::store::StoreError;
 
 /// The stored status of a delivery still to send.
 const PENDING: &str = "pending";
-
-pub(super) fn hook_type(s: &str) -> Result<HookType, StoreError> {
-    HookType::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
 
 /// An ingest commit: the transaction and this process's turn to write.
 pub struct Ingest {
@@ -135,18 +131,6 @@ impl Ingest {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ClaimedRow {
-    id: i64,
-    app_id: i64,
-    hook_id: String,
-    hook_type: String,
-    event_id: String,
-    event_type: String,
-    attempts: i64,
-    accepted_at: i64,
-}
-
 impl Sqlite {
     pub async fn claim(
         &self,
@@ -169,23 +153,7 @@ impl Sqlite {
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
-        let mut claimed = rows
-            .into_iter()
-            .map(|r| {
-                Ok(Claimed {
-                    id: DeliveryId(r.id),
-                    app_id: AppId(r.app_id),
-                    hook_id: HookId(r.hook_id),
-                    hook_type: hook_type(&r.hook_type)?,
-                    event_id: r.event_id,
-                    event_type: r.event_type,
-                    attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
-                    accepted_at: Millis(r.accepted_at),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        claimed.sort_by_key(|r| r.id);
-        Ok(claimed)
+        claimed(rows)
     }
 
     /// Index-only lookup of the next due time after `now`.
@@ -292,8 +260,6 @@ async fn record_outcomes(
     tx.commit().await?;
     Ok(())
 }
-
-type Stats = HashMap<(AppId, HookId), StepAdd>;
 
 /// The delivered ones, a few hundred per statement.
 async fn mark_delivered(

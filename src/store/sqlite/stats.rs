@@ -9,13 +9,7 @@ use crate::domain::{AppId, HookId, Millis};
 use crate::store::stats::{step_of, Backlog, StepRow};
 use crate::store::StoreError;
 
-/// What one outcome transaction adds to one hook's current step.
-#[derive(Debug, Default)]
-pub struct StepAdd {
-    pub delivered: i64,
-    pub failed: i64,
-    pub last_error: Option<String>,
-}
+pub use crate::store::rows::StepAdd;
 
 /// Adds outcomes to the hooks' current steps (inside the outcome transaction).
 pub async fn add(

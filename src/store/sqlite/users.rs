@@ -3,24 +3,8 @@
 use super::{is_unique_violation, Sqlite};
 use crate::domain::{Email, Millis, UserId};
 use crate::dto::InputError;
+use crate::store::rows::UserRecord;
 use crate::store::{StoreError, UserRow};
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    email: String,
-    password_hash: String,
-}
-
-impl From<Row> for UserRow {
-    fn from(r: Row) -> Self {
-        UserRow {
-            id: UserId(r.id),
-            email: r.email,
-            password_hash: r.password_hash,
-        }
-    }
-}
 
 impl Sqlite {
     pub async fn user_count(&self) -> Result<i64, StoreError> {
@@ -71,7 +55,7 @@ impl Sqlite {
     }
 
     pub async fn user_by_email(&self, email: &Email) -> Result<Option<UserRow>, StoreError> {
-        let row: Option<Row> =
+        let row: Option<UserRecord> =
             sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = ?")
                 .bind(email.as_str())
                 .fetch_optional(&self.pool)
@@ -80,7 +64,7 @@ impl Sqlite {
     }
 
     pub async fn user(&self, id: UserId) -> Result<Option<UserRow>, StoreError> {
-        let row: Option<Row> =
+        let row: Option<UserRecord> =
             sqlx::query_as("SELECT id, email, password_hash FROM users WHERE id = ?")
                 .bind(id.0)
                 .fetch_optional(&self.pool)
