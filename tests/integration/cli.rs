@@ -12,6 +12,19 @@ fn hookrelay(dir: &std::path::Path, args: &[&str]) -> Output {
         .expect("run hookrelay")
 }
 
+/// The one `hookrelay: …` line a failed command printed (the test fails if there are
+/// several or none), and its whole standard error.
+#[track_caller]
+fn the_error_line(out: &Output) -> (String, String) {
+    let stderr = String::from_utf8(out.stderr.clone()).expect("stderr is UTF-8");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("hookrelay:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    (lines[0].to_string(), stderr)
+}
+
 #[test]
 fn app_create_prints_credentials_and_app_list_hides_the_secret() {
     let dir = tempfile::tempdir().unwrap();
@@ -119,13 +132,8 @@ fn an_unreachable_database_is_one_line_and_a_failure_exit_not_a_panic() {
         .unwrap();
     assert!(!out.status.success());
     assert_ne!(out.status.code(), Some(101), "exit code 101 means a panic");
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("hookrelay:"))
-        .collect();
-    assert_eq!(lines.len(), 1, "{stderr}");
-    assert!(lines[0].contains("database"), "{stderr}");
+    let (line, stderr) = the_error_line(&out);
+    assert!(line.contains("database"), "{stderr}");
     assert!(!stderr.contains("panicked"));
 }
 
@@ -172,13 +180,8 @@ fn a_master_key_that_does_not_open_the_database_is_refused_at_start() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("hookrelay:"))
-            .collect();
-        assert_eq!(lines.len(), 1, "{stderr}");
-        assert!(lines[0].contains("master key"), "{stderr}");
+        let (line, stderr) = the_error_line(&out);
+        assert!(line.contains("master key"), "{stderr}");
     }
     // the right key still works
     assert!(hookrelay(dir.path(), &["app", "list"]).status.success());
@@ -200,13 +203,8 @@ fn a_wrong_postgres_url_is_one_line_and_exit_code_1() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{url}");
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("hookrelay:"))
-            .collect();
-        assert_eq!(lines.len(), 1, "{stderr}");
-        assert!(lines[0].contains("cannot open the database"), "{stderr}");
+        let (line, stderr) = the_error_line(&out);
+        assert!(line.contains("cannot open the database"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
@@ -228,14 +226,9 @@ fn a_database_migrated_by_a_newer_version_is_refused_with_one_line() {
     assert!(status.success());
     let out = hookrelay(dir.path(), &["app", "list"]);
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("hookrelay:"))
-        .collect();
-    assert_eq!(lines.len(), 1, "{stderr}");
+    let (line, stderr) = the_error_line(&out);
     assert!(
-        lines[0].contains("newer Hookrelay") && lines[0].contains("9999"),
+        line.contains("newer Hookrelay") && line.contains("9999"),
         "{stderr}"
     );
 }
