@@ -33,7 +33,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `rm -rf "${dataDir}" && "${root}/target/release/hookrelay" serve --listen 127.0.0.1:${port} --data-dir "${dataDir}" --site-root "${root}/target/site"`,
+    command: `rm -rf "${dataDir}" && "${root}/target/release/hookrelay" serve --allow-private-targets --listen 127.0.0.1:${port} --data-dir "${dataDir}" --site-root "${root}/target/site"`,
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -1,9 +1,8 @@
 //! Dashboard authentication: validated credentials, argon2id hashing, and the limiter that
 //! slows down password guessing.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::net::IpAddr;
+use std::time::Duration;
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -12,6 +11,7 @@ use argon2::Argon2;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::dto::InputError;
+use crate::limits::Budget;
 
 pub use crate::domain::user::Email;
 
@@ -61,63 +61,83 @@ pub fn dummy_hash() -> &'static str {
     })
 }
 
-/// Failed logins allowed per email within [`LOGIN_WINDOW`].
-pub const LOGIN_MAX_FAILURES: usize = 5;
+/// Login attempts allowed per client address per minute; beyond them the address is refused
+/// (`rate_limited`) for the rest of the minute.
+pub const LOGIN_ATTEMPTS_PER_ADDRESS: u32 = 30;
 
-/// The sliding window of [`LOGIN_MAX_FAILURES`].
-pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
+/// Failed logins per email per minute answered at once; each further failure is answered only
+/// after [`LOGIN_SLOWDOWN`]. The account is never locked: the right password always works.
+pub const LOGIN_FREE_FAILURES: u32 = 5;
 
-/// At most `max_failures` failed logins per email in a sliding `window`.
-pub struct LoginLimiter {
-    max_failures: usize,
-    window: Duration,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+/// How long a failed login beyond [`LOGIN_FREE_FAILURES`] waits before its answer.
+pub const LOGIN_SLOWDOWN: Duration = Duration::from_secs(2);
+
+/// Password hashes computed at once (argon2id takes ~19 MiB and a core's worth of time each);
+/// further logins wait their turn, at most [`HASHING_WAIT`].
+pub const MAX_CONCURRENT_HASHES: usize = 2;
+
+/// How long a login waits for a free hashing slot before it is answered `rate_limited`.
+pub const HASHING_WAIT: Duration = Duration::from_secs(5);
+
+/// Slows password guessing without locking anyone out: a per-address budget of attempts, a
+/// delay on an email's failures beyond a few a minute, and a global cap on concurrent hashing.
+pub struct LoginGuard {
+    per_address: Budget<IpAddr>,
+    failures: Budget<String>,
+    hashing: tokio::sync::Semaphore,
 }
 
-impl Default for LoginLimiter {
-    /// [`LOGIN_MAX_FAILURES`] per [`LOGIN_WINDOW`].
+impl Default for LoginGuard {
     fn default() -> Self {
-        Self::new(LOGIN_MAX_FAILURES, LOGIN_WINDOW)
+        Self {
+            per_address: Budget::per_minute(LOGIN_ATTEMPTS_PER_ADDRESS),
+            failures: Budget::per_minute(LOGIN_FREE_FAILURES),
+            hashing: tokio::sync::Semaphore::new(MAX_CONCURRENT_HASHES),
+        }
     }
 }
 
-impl LoginLimiter {
-    pub fn new(max_failures: usize, window: Duration) -> Self {
-        Self {
-            max_failures,
-            window,
-            failures: Mutex::new(HashMap::new()),
+/// Why a login was not even tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The address used up its attempts.
+    TooManyAttempts,
+    /// Every hashing slot stayed busy for [`HASHING_WAIT`].
+    Busy,
+}
+
+impl LoginGuard {
+    /// Counts an attempt from `addr`; refused beyond [`LOGIN_ATTEMPTS_PER_ADDRESS`] a minute.
+    pub fn admit(&self, addr: IpAddr) -> Result<(), Refusal> {
+        if self.per_address.hit(&addr).allowed {
+            Ok(())
+        } else {
+            Err(Refusal::TooManyAttempts)
         }
     }
 
-    /// True when this email has used up its failures in the current window.
-    pub fn is_blocked(&self, email: &str) -> bool {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        match map.get_mut(email) {
-            Some(times) => {
-                times.retain(|t| now.duration_since(*t) < self.window);
-                times.len() >= self.max_failures
-            }
-            None => false,
-        }
+    /// Runs `f` (a password hash or verification) on a blocking thread once a hashing slot is
+    /// free.
+    pub async fn hash<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Refusal> {
+        let _permit = tokio::time::timeout(HASHING_WAIT, self.hashing.acquire())
+            .await
+            .map_err(|_| Refusal::Busy)?
+            .map_err(|_| Refusal::Busy)?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|_| Refusal::Busy)
     }
 
-    pub fn record_failure(&self, email: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        // keep the map bounded: forget emails whose failures have all expired
-        if map.len() > 10_000 {
-            map.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < self.window));
+    /// Counts a failed login for `email`; the delay to wait before answering it.
+    pub fn failed(&self, email: &str) -> Duration {
+        if self.failures.hit(&email.to_string()).allowed {
+            Duration::ZERO
+        } else {
+            LOGIN_SLOWDOWN
         }
-        map.entry(email.to_string()).or_default().push(now);
-    }
-
-    pub fn clear(&self, email: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(email);
     }
 }
 
@@ -147,25 +167,55 @@ mod tests {
     }
 
     #[test]
-    fn limiter_blocks_after_max_failures_per_email_and_clears() {
-        let l = LoginLimiter::new(5, Duration::from_secs(60));
-        for _ in 0..4 {
-            l.record_failure("a@x");
+    fn failures_beyond_the_free_ones_are_slowed_not_refused() {
+        let g = LoginGuard::default();
+        for _ in 0..LOGIN_FREE_FAILURES {
+            assert_eq!(g.failed("a@x"), Duration::ZERO);
         }
-        assert!(!l.is_blocked("a@x"));
-        l.record_failure("a@x");
-        assert!(l.is_blocked("a@x"));
-        assert!(!l.is_blocked("b@x"));
-        l.clear("a@x");
-        assert!(!l.is_blocked("a@x"));
+        assert_eq!(g.failed("a@x"), LOGIN_SLOWDOWN);
+        assert_eq!(
+            g.failed("b@x"),
+            Duration::ZERO,
+            "other emails are not slowed"
+        );
     }
 
     #[test]
-    fn limiter_forgets_failures_after_the_window() {
-        let l = LoginLimiter::new(1, Duration::from_millis(30));
-        l.record_failure("a@x");
-        assert!(l.is_blocked("a@x"));
-        std::thread::sleep(Duration::from_millis(40));
-        assert!(!l.is_blocked("a@x"));
+    fn an_address_is_refused_beyond_its_attempts() {
+        let g = LoginGuard::default();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..LOGIN_ATTEMPTS_PER_ADDRESS {
+            assert_eq!(g.admit(a), Ok(()));
+        }
+        assert_eq!(g.admit(a), Err(Refusal::TooManyAttempts));
+        assert_eq!(g.admit("192.0.2.2".parse().unwrap()), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn hashing_is_capped_globally() {
+        let g = std::sync::Arc::new(LoginGuard::default());
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let (g, running, most) = (g.clone(), running.clone(), most.clone());
+            tasks.push(tokio::spawn(async move {
+                g.hash(move || {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    let now = running.fetch_add(1, SeqCst) + 1;
+                    most.fetch_max(now, SeqCst);
+                    std::thread::sleep(Duration::from_millis(30));
+                    running.fetch_sub(1, SeqCst);
+                })
+                .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), Ok(()));
+        }
+        assert_eq!(
+            most.load(std::sync::atomic::Ordering::SeqCst),
+            MAX_CONCURRENT_HASHES
+        );
     }
 }

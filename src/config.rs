@@ -107,6 +107,21 @@ pub struct ServeOpts {
     /// us-east-1 for checks].
     #[arg(long, env = "AWS_REGION")]
     pub aws_region: Option<String>,
+    /// Let tenants' URLs (webhooks, their checks, pending-message callbacks) reach loopback,
+    /// private, link-local, carrier-grade NAT, multicast and cloud metadata addresses. Off by
+    /// default: a tenant could otherwise make Hookrelay call the network it runs in (SSRF).
+    #[arg(long, env = "HOOKRELAY_ALLOW_PRIVATE_TARGETS", default_value_t = false)]
+    pub allow_private_targets: bool,
+    /// Networks tenants' URLs may reach although the guard would refuse them (comma-separated
+    /// CIDRs such as `10.20.0.0/16,fd00:1::/64`).
+    #[arg(long, env = "HOOKRELAY_ALLOW_TARGET_CIDRS", value_delimiter = ',')]
+    pub allow_target_cidrs: Vec<ipnet::IpNet>,
+    /// The AWS accounts (12 digits) and ARNs that hooks with `resource` auth may send to
+    /// (comma-separated). With `resource` auth Hookrelay sends with its own AWS identity, so a
+    /// tenant could name a queue of another tenant that this identity may write to [default:
+    /// any; see the README's threat model].
+    #[arg(long, env = "HOOKRELAY_RESOURCE_AUTH_ALLOW", value_delimiter = ',')]
+    pub resource_auth_allow: Vec<String>,
     #[command(flatten)]
     pub delivery: DeliveryOpts,
 }
@@ -238,6 +253,14 @@ impl ServeOpts {
         }
     }
 
+    /// Where tenants' URLs may connect (see `--allow-private-targets`).
+    pub fn egress(&self) -> crate::egress::EgressPolicy {
+        crate::egress::EgressPolicy::new(
+            self.allow_private_targets,
+            self.allow_target_cidrs.clone(),
+        )
+    }
+
     pub fn site_root(&self) -> PathBuf {
         if let Some(root) = &self.site_root {
             return root.clone();
@@ -256,7 +279,7 @@ impl ServeOpts {
 
 #[derive(Debug, Subcommand)]
 pub enum AppCommand {
-    /// Create an app; prints {"id","name","api_key","api_secret"} as JSON.
+    /// Create an app; prints {"id","name","api_key","api_secret","external_id"} as JSON.
     Create {
         /// The app's name (unique, case-insensitively).
         #[arg(long)]
@@ -264,16 +287,52 @@ pub enum AppCommand {
     },
     /// List the apps as a JSON array (secrets are not shown).
     List,
+    /// Give the app a new API secret (printed once as {"id","api_secret","previous_valid_until"});
+    /// the old secret keeps signing requests for the grace period.
+    RotateSecret {
+        /// The app's id.
+        id: i64,
+        /// How long the old secret keeps working (`0s`: it stops at once).
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        grace: Duration,
+    },
+    /// Delete the app with its hooks, events, deliveries and log.
+    Delete {
+        /// The app's id.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create a dashboard administrator.
+    /// Create a dashboard user: an administrator (every app, and the users; the first user is
+    /// always one) or a member who sees and changes only the apps given with --app.
     Create {
         #[arg(long)]
         email: String,
         /// At least 8 characters.
         #[arg(long, env = "HOOKRELAY_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// An administrator.
+        #[arg(long, conflicts_with = "app")]
+        admin: bool,
+        /// An app the member may see and change (repeat for several).
+        #[arg(long = "app", value_name = "ID")]
+        app: Vec<i64>,
+    },
+    /// List the users with their roles and apps as JSON.
+    List,
+    /// Delete a user (never the last administrator).
+    Delete {
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a user's password (their sessions end).
+    Password {
+        #[arg(long)]
+        email: String,
+        /// At least 8 characters.
+        #[arg(long, env = "HOOKRELAY_NEW_PASSWORD", hide_env_values = true)]
         password: String,
     },
 }

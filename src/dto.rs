@@ -9,6 +9,9 @@ pub struct AppSummary {
     pub api_key: String,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// What Hookrelay passes as `sts:ExternalId` when it assumes this app's roles (random per
+    /// app; tenants put it in their roles' trust policies).
+    pub external_id: String,
 }
 
 /// An app as the dashboard shows it; `api_secret` is present only when the admin asked to see it.
@@ -21,6 +24,8 @@ pub struct AppDetail {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {
     pub email: String,
+    /// Administrators see every app and manage the users.
+    pub is_admin: bool,
 }
 
 /// Formats unix milliseconds as `YYYY-MM-DD HH:MM UTC` without a date library (it runs in wasm too).
@@ -96,10 +101,18 @@ pub enum InputError {
     Internal,
     #[error("Tick the box to confirm.")]
     ConfirmRequired,
+    #[error("There is no such app.")]
+    UnknownApp,
+    #[error("There is no such user.")]
+    UnknownUser,
+    #[error("The last administrator cannot be deleted or made a member.")]
+    LastAdmin,
+    #[error("The request did not come from this site; reload the page and try again.")]
+    Forbidden,
 }
 
 impl InputError {
-    const ALL: [(InputError, &'static str); 15] = [
+    const ALL: [(InputError, &'static str); 19] = [
         (Self::InvalidLogin, "invalid_login"),
         (Self::RateLimited, "rate_limited"),
         (Self::EmailInvalid, "email_invalid"),
@@ -115,6 +128,10 @@ impl InputError {
         (Self::NotLoggedIn, "not_logged_in"),
         (Self::Internal, "internal"),
         (Self::ConfirmRequired, "confirm_required"),
+        (Self::UnknownApp, "unknown_app"),
+        (Self::UnknownUser, "unknown_user"),
+        (Self::LastAdmin, "last_admin"),
+        (Self::Forbidden, "forbidden"),
     ];
 
     pub fn code(self) -> &'static str {
@@ -208,6 +225,8 @@ pub struct HookFormView {
     pub report: Option<CheckReport>,
     /// The resource policy to attach for auth type `resource` (JSON), for the typed target.
     pub policy: String,
+    /// The external id Hookrelay passes when it assumes the role (random per app).
+    pub external_id: String,
 }
 
 /// One integration in the app page's list.

@@ -3,7 +3,7 @@
 //!
 //! Layers, imported one way: entry points (`api`, `ui`, `server`) → `hooks` (validation and
 //! the hook store), `check` (connection checker), `delivery` (the engine) → `aws` (SDK clients
-//! shared by checks and deliveries) → `store` (the only module that names sqlx) → `domain`
+//! shared by checks and deliveries), `egress` (where tenant URLs may connect) → `store` (the only module that names sqlx) → `domain`
 //! (ids, times, hook types, delivery states, the wire form of a hook) and `dto`. See the
 //! README's Architecture section. Server-only modules are behind `ssr` so the browser bundle
 //! (`hydrate`) stays small.
@@ -28,11 +28,17 @@ pub mod config;
 #[cfg(feature = "ssr")]
 pub mod delivery;
 #[cfg(feature = "ssr")]
+pub mod egress;
+#[cfg(feature = "ssr")]
+pub mod limits;
+#[cfg(feature = "ssr")]
 pub mod secrets;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod web_guard;
 
 /// The browser entry point. The pages are rendered on the server and work without JavaScript;
 /// only their interactive parts (`#[island]` components) are hydrated, which the page's script

@@ -1,7 +1,11 @@
 use std::process::ExitCode;
 
+use hookrelay::auth::Email;
 use hookrelay::config::{AppCommand, Cli, Command, UserCommand};
+use hookrelay::domain::{AppId, Role};
+use hookrelay::dto::InputError;
 use hookrelay::server::{self, StartError};
+use hookrelay::store::{StoreError, UserRow};
 use secrecy::ExposeSecret;
 
 // glibc's allocator spent a third of the server's time under load (perf); mimalloc does not
@@ -31,9 +35,33 @@ enum CliError {
     #[error(transparent)]
     Start(#[from] StartError),
     #[error(transparent)]
-    Store(#[from] hookrelay::store::StoreError),
+    Store(#[from] StoreError),
     #[error("{0}")]
     Input(#[from] hookrelay::dto::InputError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// A store's `NotFound` as "there is no {what} {id}".
+fn not_found(e: StoreError, what: &str, id: i64) -> CliError {
+    match e {
+        StoreError::NotFound => CliError::Usage(format!("there is no {what} {id}")),
+        other => other.into(),
+    }
+}
+
+async fn user_by_email(db: &hookrelay::store::Store, email: &str) -> Result<UserRow, CliError> {
+    let email = Email::parse(email).map_err(InputError::from)?;
+    db.user_by_email(&email)
+        .await?
+        .ok_or_else(|| CliError::Usage(format!("there is no user {}", email.as_str())))
+}
+
+/// The password's argon2id hash, computed on a blocking thread.
+async fn hash(password: hookrelay::auth::NewPassword) -> String {
+    tokio::task::spawn_blocking(move || password.hash())
+        .await
+        .expect("hashing task")
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
@@ -52,6 +80,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 "name": created.app.name,
                 "api_key": created.app.api_key,
                 "api_secret": created.api_secret.expose_secret(),
+                "external_id": created.app.external_id,
             });
             println!("{out}");
         }
@@ -63,18 +92,87 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 serde_json::to_string_pretty(&apps).unwrap_or_default()
             );
         }
-        Command::User(UserCommand::Create { email, password }) => {
-            let email =
-                hookrelay::auth::Email::parse(&email).map_err(hookrelay::dto::InputError::from)?;
-            let password = hookrelay::auth::NewPassword::parse(&password)?;
+        Command::App(AppCommand::RotateSecret { id, grace }) => {
             let db = server::open(&global).await?;
-            let hash = tokio::task::spawn_blocking(move || password.hash())
+            let secret = db
+                .rotate_secret(AppId(id), grace)
                 .await
-                .expect("hashing task");
-            let id = db.create_user(&email, &hash).await?;
+                .map_err(|e| not_found(e, "app", id))?;
+            let until = (!grace.is_zero()).then(|| {
+                hookrelay::store::rfc3339(hookrelay::domain::Millis(
+                    hookrelay::store::now().0 + grace.as_millis() as i64,
+                ))
+            });
             println!(
                 "{}",
-                serde_json::json!({ "id": id, "email": email.as_str() })
+                serde_json::json!({
+                    "id": id,
+                    "api_secret": secret.expose_secret(),
+                    "previous_valid_until": until,
+                })
+            );
+        }
+        Command::App(AppCommand::Delete { id }) => {
+            let db = server::open(&global).await?;
+            db.delete_app(AppId(id))
+                .await
+                .map_err(|e| not_found(e, "app", id))?;
+            println!("{}", serde_json::json!({ "deleted": id }));
+        }
+        Command::User(UserCommand::Create {
+            email,
+            password,
+            admin,
+            app,
+        }) => {
+            let email = Email::parse(&email).map_err(InputError::from)?;
+            let password = hookrelay::auth::NewPassword::parse(&password)?;
+            let db = server::open(&global).await?;
+            let role =
+                match (admin, app.is_empty()) {
+                    (true, _) => Role::Admin,
+                    (false, false) => Role::Member,
+                    // the first user administers; later ones say what they are
+                    (false, true) if db.user_count().await? == 0 => Role::Admin,
+                    (false, true) => return Err(CliError::Usage(
+                        "say what the user may do: --admin, or --app ID for each app they may see"
+                            .into(),
+                    )),
+                };
+            let apps: Vec<AppId> = app.into_iter().map(AppId).collect();
+            let hash = hash(password).await;
+            let id = db.create_user(&email, &hash, role, &apps).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "id": id, "email": email.as_str(), "role": role, "apps": apps })
+            );
+        }
+        Command::User(UserCommand::List) => {
+            let db = server::open(&global).await?;
+            let mut out = Vec::new();
+            for user in db.users().await? {
+                let apps = db.user_apps(user.id).await?;
+                out.push(serde_json::json!({
+                    "id": user.id, "email": user.email, "role": user.role, "apps": apps,
+                }));
+            }
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+        Command::User(UserCommand::Delete { email }) => {
+            let db = server::open(&global).await?;
+            let user = user_by_email(&db, &email).await?;
+            db.delete_user(user.id).await?;
+            println!("{}", serde_json::json!({ "deleted": user.email }));
+        }
+        Command::User(UserCommand::Password { email, password }) => {
+            let password = hookrelay::auth::NewPassword::parse(&password)?;
+            let db = server::open(&global).await?;
+            let user = user_by_email(&db, &email).await?;
+            let hash = hash(password).await;
+            db.set_password(user.id, &hash).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "email": user.email, "password": "changed" })
             );
         }
     }

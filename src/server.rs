@@ -18,14 +18,13 @@ use secrecy::SecretString;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
-use crate::auth::LoginLimiter;
+use crate::auth::LoginGuard;
 use crate::config::{AwsSettings, GlobalOpts, ServeOpts};
 use crate::secrets::{MasterKey, SecretsError};
 use crate::store::{redact_url, Store, StoreError};
 use crate::ui::{shell, App};
 
-/// Session key holding the logged-in user's id.
-pub const SESSION_USER: &str = "user_id";
+pub use crate::web_guard::{bind_session, session_user, SESSION_USER};
 
 /// A dashboard session ends after this long without a request.
 pub const SESSION_IDLE_EXPIRY: tower_sessions::cookie::time::Duration =
@@ -42,12 +41,16 @@ const HTTP_IDLE_PER_HOST: usize = 256;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Store,
-    pub limiter: Arc<LoginLimiter>,
-    pub api_limiter: Arc<crate::api::RateLimiter>,
-    /// The separate budget of `POST /events`.
-    pub events_limiter: Arc<crate::api::RateLimiter>,
+    /// Slows password guessing: per address, per email, and hashing at most two at once.
+    pub login: Arc<LoginGuard>,
+    /// The API's budgets (per app, and per address for failed authentications).
+    pub budgets: Arc<crate::api::Budgets>,
     /// The AWS endpoint override (queue URLs under it are accepted) and the default region.
     pub aws: AwsSettings,
+    /// Where tenants' URLs may connect.
+    pub egress: Arc<crate::egress::EgressPolicy>,
+    /// `--resource-auth-allow`: where `resource` auth may send (empty: anywhere).
+    pub resource_allow: Arc<[String]>,
     /// The HTTP client for webhooks (connection pool shared by checks and deliveries).
     pub http: reqwest::Client,
     /// Ingest and delivery.
@@ -65,6 +68,8 @@ impl AppState {
         crate::hooks::ValidateContext {
             endpoint_override: self.aws.endpoint.as_deref(),
             default_region: self.aws.default_region.as_deref(),
+            egress: &self.egress,
+            resource_allow: &self.resource_allow,
         }
     }
 }
@@ -103,7 +108,7 @@ pub enum StartError {
 
 /// The parts every command needs: the data directory, the migrated database and the master key.
 pub async fn open(global: &GlobalOpts) -> Result<Store, StartError> {
-    std::fs::create_dir_all(&global.data_dir).map_err(|source| StartError::DataDir {
+    private_data_dir(&global.data_dir).map_err(|source| StartError::DataDir {
         path: global.data_dir.clone(),
         source,
     })?;
@@ -118,6 +123,49 @@ pub async fn open(global: &GlobalOpts) -> Result<Store, StartError> {
         })?;
     verify_key(&store).await?;
     Ok(store)
+}
+
+/// The files Hookrelay keeps in its data directory.
+const DATA_FILES: [&str; 4] = [
+    "hookrelay.db",
+    "hookrelay.db-wal",
+    "hookrelay.db-shm",
+    "master.key",
+];
+
+/// Makes the data directory readable by this user only: files created from now on are 0600
+/// (umask 077: SQLite's database, WAL and shared-memory files, the master key), the directory
+/// is 0700 when created, and an existing Hookrelay data directory and its files are tightened
+/// to 0700 / 0600. A directory holding no Hookrelay file is left as it is (it may be shared).
+fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        // SAFETY: umask only sets the process's file mode creation mask; it cannot fail
+        unsafe {
+            libc::umask(0o077);
+        }
+        if !dir.exists() {
+            return std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir);
+        }
+        let ours: Vec<_> = DATA_FILES
+            .iter()
+            .map(|f| dir.join(f))
+            .filter(|p| p.exists())
+            .collect();
+        if !ours.is_empty() {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            for file in ours {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
 }
 
 /// Refuses a master key that does not open the secrets already in the database (several
@@ -152,12 +200,22 @@ pub async fn application(
         .site_addr(addr)
         .build();
     let aws = opts.aws();
-    let http = reqwest::Client::builder()
+    let egress = Arc::new(opts.egress());
+    let resource_allow: Arc<[String]> = opts
+        .resource_auth_allow
+        .iter()
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect();
+    let mut http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("hookrelay/", env!("CARGO_PKG_VERSION")))
-        .pool_max_idle_per_host(HTTP_IDLE_PER_HOST)
-        .build()
-        .map_err(|e| StartError::Http(e.to_string()))?;
+        .pool_max_idle_per_host(HTTP_IDLE_PER_HOST);
+    if !egress.allows_everything() {
+        // every name a webhook connects to is resolved and checked by the guard
+        http = http.dns_resolver(egress.resolver());
+    }
+    let http = http.build().map_err(|e| StartError::Http(e.to_string()))?;
     let engine = crate::delivery::Engine::start(
         db.clone(),
         opts.delivery.clone(),
@@ -167,20 +225,26 @@ pub async fn application(
             webhook_concurrency: opts.delivery.webhook_concurrency,
             aws_endpoint: aws.endpoint.clone(),
             default_region: aws.default_region.clone(),
+            egress: egress.clone(),
+            resource_allow: resource_allow.clone(),
         },
     );
     let engine_handle = engine.clone();
     let state = AppState {
         leptos_options,
         db: db.clone(),
-        limiter: Arc::new(LoginLimiter::default()),
-        api_limiter: Arc::new(crate::api::RateLimiter::new(opts.api_rate_limit)),
-        events_limiter: Arc::new(crate::api::RateLimiter::new(opts.events_rate_limit)),
+        login: Arc::new(LoginGuard::default()),
+        budgets: Arc::new(crate::api::Budgets::new(
+            opts.api_rate_limit,
+            opts.events_rate_limit,
+        )),
         aws,
+        egress,
+        resource_allow,
         http,
         engine,
         aws_principal: opts.aws_principal.clone().filter(|p| !p.trim().is_empty()),
-        users: Arc::default(),
+        users: Arc::new(crate::store::UserCache::new(opts.session_cache)),
         hook_lists: Arc::default(),
     };
 
@@ -197,14 +261,16 @@ pub async fn application(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(crate::api::router(state.clone()))
+        .merge(crate::api::router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
+        .layer(middleware::from_fn(crate::web_guard::csrf_guard))
         .layer(sessions)
+        .layer(middleware::from_fn(crate::web_guard::security_headers))
         .layer(middleware::map_request(add_request_cache))
         .with_state(state);
     // `//app` (an SDK base URL with a trailing slash) is `/app`: collapse slashes before routing.
@@ -253,10 +319,13 @@ pub async fn serve(global: &GlobalOpts, opts: &ServeOpts) -> Result<(), StartErr
     let (app, engine) = application(db.clone(), opts, addr).await?;
     tracing::info!(%addr, database = %redact_url(&global.database_url()), "hookrelay started");
     println!("Hookrelay is running: dashboard at http://{addr}/  (Ctrl-C to stop)");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(StartError::Serve)?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(StartError::Serve)?;
     // no new events arrive now; let the sends under way finish, give the rest back
     engine.shutdown(SHUTDOWN_GRACE).await;
     db.close().await;
@@ -335,6 +404,7 @@ async fn page_guard(
             || path == "/login"
             || path == "/setup"
             || path == "/apps"
+            || path == "/users"
             || path.starts_with("/apps/"));
     if !is_page {
         return next.run(req).await;
@@ -346,10 +416,13 @@ async fn page_guard(
             return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
         }
     };
-    let logged_in = matches!(
-        session.get::<crate::domain::UserId>(SESSION_USER).await,
-        Ok(Some(_))
-    );
+    let logged_in = match session_user(&state, &session).await {
+        Ok(user) => user.is_some(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the session's user");
+            return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+        }
+    };
     let target = match (path, has_users, logged_in) {
         ("/setup", false, _) => None,
         (_, false, _) => Some("/setup".to_string()),

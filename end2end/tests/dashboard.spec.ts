@@ -1,4 +1,4 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect, Page } from './csp';
 
 // One server, one fresh database for the whole run: these steps build on each other.
 test.describe.configure({ mode: 'serial' });
@@ -110,6 +110,54 @@ test('log in, create an app, see its key, reveal its secret', async ({ page }) =
   await page.getByRole('button', { name: 'Create app' }).click();
   await expect(page.getByRole('alert')).toHaveText('An app with this name already exists.');
   await expect(page.getByRole('row', { name: /Chat production/i })).toHaveCount(1);
+});
+
+test('the app page rotates its secret under a CSP that the hydrated page satisfies', async ({ page }) => {
+  await page.goto('/login');
+  await hydrated(page);
+  await logIn(page, admin.email, admin.password);
+  await page.getByRole('link', { name: 'Chat production' }).click();
+  const response = await page.goto(page.url() + '?reveal=1');
+  const headers = response!.headers();
+  expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+  expect(headers['content-security-policy']).toMatch(/'nonce-[A-Za-z0-9_-]{22}'/);
+  expect(headers['x-frame-options']).toBe('DENY');
+  expect(headers['cache-control']).toBe('no-store');
+  await hydrated(page);
+  const before = await page.getByTestId('api-secret').textContent();
+
+  await page.getByLabel('Rotate the secret; the old one').selectOption('1h');
+  await page.getByRole('button', { name: 'Rotate secret' }).click();
+  await expect(page.getByTestId('rotated')).toHaveText('The secret was rotated; the previous one works 1 more hour.');
+  const after = await page.getByTestId('api-secret').textContent();
+  expect(after).toMatch(/^[A-Za-z0-9]{48}$/);
+  expect(after).not.toBe(before);
+});
+
+test('an administrator adds a member who sees only the app given to them', async ({ page }) => {
+  await page.goto('/login');
+  await hydrated(page);
+  await logIn(page, admin.email, admin.password);
+  await page.getByRole('link', { name: 'Users' }).click();
+  await expect(page.getByRole('heading', { name: 'Users' })).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel('Email').fill('member@example.com');
+  await page.getByLabel('Password').fill('member password');
+  await page.getByLabel('App ids (members; comma-separated)').fill('1');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.getByTestId('user-row')).toHaveCount(2);
+  await page.getByRole('button', { name: 'Log out' }).click();
+
+  await page.goto('/login');
+  await hydrated(page);
+  await logIn(page, 'member@example.com', 'member password');
+  await expect(page).toHaveURL(/\/apps$/);
+  await expect(page.getByRole('row', { name: /Chat production/ })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Users' })).toHaveCount(0);
+  // another app, or one that does not exist: the same 404
+  const other = await page.goto('/apps/999');
+  expect(other!.status()).toBe(404);
+  await page.getByRole('button', { name: 'Log out' }).click();
 });
 
 test.describe('without JavaScript', () => {

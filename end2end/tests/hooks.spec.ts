@@ -1,4 +1,4 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect, Page } from './csp';
 import * as fs from 'fs';
 import * as http from 'http';
 import { AddressInfo } from 'net';

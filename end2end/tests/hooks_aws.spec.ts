@@ -1,4 +1,4 @@
-import { test, expect, Locator, Page } from '@playwright/test';
+import { test, expect, Locator, Page } from './csp';
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';

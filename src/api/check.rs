@@ -18,7 +18,7 @@ use super::auth::ServerAuth;
 use super::error::ApiError;
 use crate::check::{self, Report, CHECK_BUDGET, WEBHOOK_CHECK_TIMEOUT};
 use crate::domain::HookType;
-use crate::hooks::validate::check_auth;
+use crate::hooks::validate::{check_auth, check_resource_target};
 use crate::hooks::{is_masked, AwsAuth};
 use crate::server::AppState;
 
@@ -57,6 +57,28 @@ fn auth_of(
         field(body, &format!("{prefix}_role_arn")).as_deref(),
     )
     .map_err(|e| e.message)
+}
+
+/// [`auth_of`], then the operator's limit on `resource` auth for `target`.
+fn guarded_auth(
+    state: &AppState,
+    body: &Map<String, Value>,
+    hook_type: HookType,
+    target: &str,
+    key: Option<String>,
+    secret: Option<String>,
+) -> Result<AwsAuth, String> {
+    let aws = auth_of(body, hook_type, key, secret)?;
+    if aws == AwsAuth::Resource {
+        let region = field(body, &format!("{}_region", hook_type.as_str()));
+        check_resource_target(
+            hook_type,
+            target,
+            region.as_deref(),
+            &state.validate_context(),
+        )?;
+    }
+    Ok(aws)
 }
 
 fn answer(auth: &ServerAuth, report: Report) -> CheckResponse {
@@ -107,12 +129,12 @@ pub async fn check_sqs(
     };
     let key = secret_field(&body, "sqs_key", &legacy.secrets.sqs_key);
     let secret = secret_field(&body, "sqs_secret", &legacy.secrets.sqs_secret);
-    let aws = match auth_of(&body, HookType::Sqs, key, secret) {
+    let aws = match guarded_auth(&state, &body, HookType::Sqs, &url, key, secret) {
         Ok(a) => a,
         Err(e) => return answer(&auth, error_report(e)),
     };
     let region = field(&body, "sqs_region");
-    let external_id = auth.app.id.to_string();
+    let external_id = auth.app.external_id.clone();
     let report = check::bounded(CHECK_BUDGET, "SQS check", async {
         check::check_sqs(&url, region.as_deref(), &aws, &external_id, &state.aws).await
     })
@@ -138,12 +160,12 @@ pub async fn check_sns(
     };
     let key = secret_field(&body, "sns_key", &legacy.secrets.sns_key);
     let secret = secret_field(&body, "sns_secret", &legacy.secrets.sns_secret);
-    let aws = match auth_of(&body, HookType::Sns, key, secret) {
+    let aws = match guarded_auth(&state, &body, HookType::Sns, &arn, key, secret) {
         Ok(a) => a,
         Err(e) => return answer(&auth, error_report(e)),
     };
     let region = field(&body, "sns_region");
-    let external_id = auth.app.id.to_string();
+    let external_id = auth.app.external_id.clone();
     let report = check::bounded(CHECK_BUDGET, "SNS check", async {
         check::check_sns(&arn, region.as_deref(), &aws, &external_id).await
     })
@@ -160,9 +182,11 @@ pub async fn check_kinesis(
     let Some(arn) = field(&body, "kinesis_stream_arn") else {
         return answer(&auth, error_report("kinesis_stream_arn is required"));
     };
-    let aws = match auth_of(
+    let aws = match guarded_auth(
+        &state,
         &body,
         HookType::Kinesis,
+        &arn,
         field(&body, "kinesis_key"),
         field(&body, "kinesis_secret"),
     ) {
@@ -170,7 +194,7 @@ pub async fn check_kinesis(
         Err(e) => return answer(&auth, error_report(e)),
     };
     let region = field(&body, "kinesis_region");
-    let external_id = auth.app.id.to_string();
+    let external_id = auth.app.external_id.clone();
     let report = check::bounded(CHECK_BUDGET, "Kinesis check", async {
         check::check_kinesis(&arn, region.as_deref(), &aws, &external_id).await
     })
@@ -201,6 +225,7 @@ pub async fn check_webhook(
                 api_key: &auth.app.api_key,
                 api_secret: secret.expose_secret(),
                 timeout: WEBHOOK_CHECK_TIMEOUT,
+                egress: &state.egress,
             },
         )
         .await

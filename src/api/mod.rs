@@ -10,24 +10,26 @@ pub(crate) mod check;
 pub mod error;
 pub mod events;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::domain::AppId;
+use crate::limits::{Budget, Verdict};
 use crate::server::AppState;
 use error::{op_name, ApiError, Started};
 
 /// Largest request body the API reads (Stream answers 413 / code 22 beyond its limit).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-pub fn router(state: AppState) -> Router<AppState> {
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/app", get(app::get_app).patch(app::update_app))
         .route("/hook/events", get(app::hook_events))
@@ -42,65 +44,61 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/deliveries", get(events::list_deliveries))
         .route("/deliveries/redeliver", post(events::redeliver))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(state, api_layer))
+        .layer(middleware::from_fn(api_layer))
 }
 
-/// Per-app request budget per minute; the `x-ratelimit-*` headers report it on every answer.
-pub struct RateLimiter {
-    limit: u32,
-    windows: Mutex<HashMap<String, (u64, u32)>>,
+/// Failed authentications allowed per client address per minute; beyond them the address gets
+/// 429 (a correctly signed call never counts here).
+pub const AUTH_FAILURES_PER_MINUTE: u32 = 120;
+
+/// The API's budgets: spent per authenticated app (`POST /events` has its own), and per client
+/// address for failed authentications.
+pub struct Budgets {
+    pub api: Budget<AppId>,
+    pub events: Budget<AppId>,
+    pub auth_failures: Budget<IpAddr>,
 }
 
-impl RateLimiter {
-    pub fn new(limit_per_minute: u32) -> Self {
+impl Budgets {
+    /// `api` and `events` requests per app per minute.
+    pub fn new(api: u32, events: u32) -> Self {
         Self {
-            limit: limit_per_minute,
-            windows: Mutex::new(HashMap::new()),
+            api: Budget::per_minute(api),
+            events: Budget::per_minute(events),
+            auth_failures: Budget::per_minute(AUTH_FAILURES_PER_MINUTE),
         }
     }
 
-    /// Counts one request for `key`: (allowed, remaining, window reset as unix seconds).
-    pub fn hit(&self, key: &str) -> (bool, u32, u64) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let window = now - now % 60;
-        let mut map = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, (w, _)| *w == window);
+    /// The app budget a request to `path` spends.
+    pub fn for_path(&self, path: &str) -> &Budget<AppId> {
+        if path.trim_end_matches('/') == "/events" {
+            &self.events
+        } else {
+            &self.api
         }
-        let entry = map.entry(key.to_string()).or_insert((window, 0));
-        if entry.0 != window {
-            *entry = (window, 0);
-        }
-        let allowed = entry.1 < self.limit;
-        if allowed {
-            entry.1 += 1;
-        }
-        (allowed, self.limit - entry.1, window + 60)
     }
 }
 
-/// Stamps the start time, enforces the per-app budget, renders any [`ApiError`] (naming the
-/// operation, with the request's duration) and adds the lowercase rate-limit headers the
-/// Python SDK reads.
-async fn api_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Where authentication leaves what the request spent, for the layer's `x-ratelimit-*` headers.
+#[derive(Clone, Default)]
+pub struct RateSlot(Arc<OnceLock<Verdict>>);
+
+impl RateSlot {
+    pub fn set(&self, verdict: Verdict) {
+        let _ = self.0.set(verdict);
+    }
+}
+
+/// Stamps the start time, renders any [`ApiError`] (naming the operation, with the request's
+/// duration) and adds the lowercase rate-limit headers the Python SDK reads (and `Retry-After`
+/// on a 429). Budgets are spent by authentication ([`auth::ServerAuth`]), never before it.
+async fn api_layer(mut req: Request, next: Next) -> Response {
     let started = Started(Instant::now());
     req.extensions_mut().insert(started);
+    let slot = RateSlot::default();
+    req.extensions_mut().insert(slot.clone());
     let op = op_name(req.method(), req.uri().path());
-    let key = auth::api_key_of(req.uri().query()).unwrap_or_default();
-    let limiter = if req.uri().path().trim_end_matches('/') == "/events" {
-        &state.events_limiter
-    } else {
-        &state.api_limiter
-    };
-    let (allowed, remaining, reset) = limiter.hit(&key);
-    let mut res = if allowed {
-        next.run(req).await
-    } else {
-        ApiError::rate_limited().into_response()
-    };
+    let mut res = next.run(req).await;
     if let Some(error) = res.extensions_mut().remove::<ApiError>() {
         let headers = std::mem::take(res.headers_mut());
         res = error.render(op, &started.duration());
@@ -112,10 +110,19 @@ async fn api_layer(State(state): State<AppState>, mut req: Request, next: Next) 
             }
         }
     }
-    let headers = res.headers_mut();
-    headers.insert("x-ratelimit-limit", HeaderValue::from(limiter.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
-    headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
+    if let Some(v) = slot.0.get() {
+        let headers = res.headers_mut();
+        headers.insert("x-ratelimit-limit", HeaderValue::from(v.limit));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(v.remaining));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(v.reset));
+        if let Some(wait) = v.retry_after {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            headers.insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from(secs.max(1)),
+            );
+        }
+    }
     res
 }
 

@@ -445,6 +445,8 @@ pub struct WebhookCheck<'a> {
     pub api_key: &'a str,
     pub api_secret: &'a str,
     pub timeout: Duration,
+    /// Where the URL may connect (the client resolves names through the same guard).
+    pub egress: &'a crate::egress::EgressPolicy,
 }
 
 /// Test webhook: POST a signed test event; report status, latency, and what to fix.
@@ -454,7 +456,7 @@ pub async fn check_webhook(client: &reqwest::Client, check: WebhookCheck<'_>) ->
     let parsed = url::Url::parse(check.url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-    if parsed.is_none() {
+    let Some(parsed) = parsed else {
         report.step(
             "validate the URL",
             t,
@@ -463,6 +465,11 @@ pub async fn check_webhook(client: &reqwest::Client, check: WebhookCheck<'_>) ->
                 check.url
             )),
         );
+        return report.finish();
+    };
+    // an address the guard refuses is never connected to (no port scanning through checks)
+    if let Err(refused) = check.egress.check_url(&parsed) {
+        report.step("validate the URL", t, Err(refused.to_string()));
         return report.finish();
     }
     report.step("validate the URL", t, Ok(None));
@@ -518,7 +525,9 @@ pub async fn check_webhook(client: &reqwest::Client, check: WebhookCheck<'_>) ->
             }
         }
         Err(e) => {
-            let what = if e.is_timeout() {
+            let what = if let Some(refused) = crate::egress::refusal_in(&e) {
+                refused.to_string()
+            } else if e.is_timeout() {
                 format!(
                     "the endpoint did not answer within {} ms (timeout)",
                     check.timeout.as_millis()

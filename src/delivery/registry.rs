@@ -44,6 +44,10 @@ pub struct Settings {
     pub webhook_concurrency: usize,
     pub aws_endpoint: Option<String>,
     pub default_region: Option<String>,
+    /// Where webhooks may connect (the HTTP client resolves names through it too).
+    pub egress: Arc<crate::egress::EgressPolicy>,
+    /// Where `resource` auth may send (empty: anywhere).
+    pub resource_allow: Arc<[String]>,
 }
 
 pub struct Registry {
@@ -109,10 +113,13 @@ impl Registry {
             send_timeout: self.settings.send_timeout,
             webhook_concurrency: self.settings.webhook_concurrency,
             aws_endpoint: self.settings.aws_endpoint.clone(),
+            external_id: app.external_id.clone(),
         };
         let validate = ValidateContext {
             endpoint_override: self.settings.aws_endpoint.as_deref(),
             default_region: self.settings.default_region.as_deref(),
+            egress: &self.settings.egress,
+            resource_allow: &self.settings.resource_allow,
         };
         let mut hooks = HashMap::with_capacity(stored.len());
         for (i, hook) in stored.iter().enumerate() {

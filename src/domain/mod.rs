@@ -16,4 +16,4 @@ pub use hook::{EventHook, HookError};
 pub use ids::{AppId, DeliveryId, HookId, UserId};
 pub use settings::{LegacySecrets, LegacySettings};
 pub use time::Millis;
-pub use user::Email;
+pub use user::{Email, Role};

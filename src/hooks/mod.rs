@@ -17,6 +17,8 @@ pub mod store;
 #[cfg(feature = "ssr")]
 pub mod aws;
 #[cfg(feature = "ssr")]
+pub mod resource_auth;
+#[cfg(feature = "ssr")]
 pub mod validate;
 
 pub use events::{

@@ -8,9 +8,11 @@ use url::Url;
 use super::aws::{AwsTargetError, IamRoleArn, KinesisStreamArn, Region, SnsTopicArn, SqsQueueUrl};
 use super::events::{is_known_event_type, ChimeDataType};
 use super::model::{non_empty, EventHook, AUTH_TYPES, CALLBACK_MODES, DEFAULT_PRODUCT, PRODUCTS};
+pub use super::resource_auth::{check_resource_target, resource_allowed};
 
 pub use super::model::HookError;
 use crate::domain::HookType;
+use crate::egress::EgressPolicy;
 
 /// The most hooks an app may have.
 pub const MAX_HOOKS: usize = 100;
@@ -133,12 +135,44 @@ impl std::fmt::Debug for AwsAuth {
 }
 
 /// Server settings that validation depends on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidateContext<'a> {
     /// The AWS endpoint override (an emulator); queue URLs on its origin are accepted.
     pub endpoint_override: Option<&'a str>,
     /// The region used when neither the hook nor its URL/ARN names one.
     pub default_region: Option<&'a str>,
+    /// Which addresses webhook and callback URLs may name.
+    pub egress: &'a EgressPolicy,
+    /// The AWS accounts (12 digits) and ARNs that `resource` auth may send to with the
+    /// server's own identity; empty: any.
+    pub resource_allow: &'a [String],
+}
+
+impl Default for ValidateContext<'_> {
+    /// No endpoint override, no default region, the strict egress guard.
+    fn default() -> Self {
+        Self {
+            endpoint_override: None,
+            default_region: None,
+            egress: &crate::egress::STRICT,
+            resource_allow: &[],
+        }
+    }
+}
+
+/// [`resource_allowed`] for a hook whose auth resolved to `auth`.
+fn guard_resource(
+    f: &Fields,
+    aws: &AwsFields,
+    auth: &AwsAuth,
+    (account, arn): (&str, &str),
+    ctx: &ValidateContext,
+) -> Result<(), HookError> {
+    if *auth == AwsAuth::Resource {
+        resource_allowed(ctx.resource_allow, account, arn)
+            .map_err(|m| f.err(&aws.name("auth_type"), m))?;
+    }
+    Ok(())
 }
 
 /// Validates the hook at position `index` of `event_hooks`; errors name the field as
@@ -176,12 +210,12 @@ pub fn validate_hook(
     let event_types = validate_event_types(&f, &hook.event_types)?;
     let target = match hook_type {
         HookType::Webhook => HookTarget::Webhook {
-            url: webhook_url(&f, non_empty(&hook.webhook_url), "webhook")?,
+            url: webhook_url(&f, non_empty(&hook.webhook_url), "webhook", ctx.egress)?,
         },
         HookType::Sqs => validate_sqs(&f, hook, ctx)?,
         HookType::Sns => validate_sns(&f, hook, ctx)?,
         HookType::Kinesis => validate_kinesis(&f, hook, ctx)?,
-        HookType::PendingMessage => validate_pending_message(&f, hook)?,
+        HookType::PendingMessage => validate_pending_message(&f, hook, ctx)?,
     };
     Ok(ValidHook {
         id,
@@ -317,8 +351,14 @@ fn validate_event_types(f: &Fields, event_types: &[String]) -> Result<Vec<String
     Ok(out)
 }
 
-/// Checks an `http`/`https` URL with a host; `hook_type` only words the error.
-fn webhook_url(f: &Fields, raw: Option<&str>, hook_type: &str) -> Result<String, HookError> {
+/// Checks an `http`/`https` URL with a host that the egress guard allows; `hook_type` only
+/// words the error.
+fn webhook_url(
+    f: &Fields,
+    raw: Option<&str>,
+    hook_type: &str,
+    egress: &EgressPolicy,
+) -> Result<String, HookError> {
     let Some(raw) = raw else {
         return Err(f.err(
             "webhook_url",
@@ -333,6 +373,9 @@ fn webhook_url(f: &Fields, raw: Option<&str>, hook_type: &str) -> Result<String,
     if url.host_str().is_none_or(str::is_empty) {
         return Err(f.err("webhook_url", format!("\"{raw}\" has no host")));
     }
+    egress
+        .check_url(&url)
+        .map_err(|e| f.err("webhook_url", e.to_string()))?;
     Ok(url.into())
 }
 
@@ -490,6 +533,8 @@ fn validate_sqs(
     };
     let region = resolve_region(f, &aws, queue_url.region(), "the queue url", ctx)?;
     let auth = resolve_auth(f, &aws)?;
+    let arn = queue_url.queue_arn(&region);
+    guard_resource(f, &aws, &auth, (queue_url.account(), &arn), ctx)?;
     Ok(HookTarget::Sqs {
         queue_url,
         region,
@@ -516,6 +561,13 @@ fn validate_sns(
     };
     let region = resolve_region(f, &aws, Some(topic_arn.region()), "the topic arn", ctx)?;
     let auth = resolve_auth(f, &aws)?;
+    guard_resource(
+        f,
+        &aws,
+        &auth,
+        (topic_arn.account(), topic_arn.as_str()),
+        ctx,
+    )?;
     Ok(HookTarget::Sns {
         topic_arn,
         region,
@@ -546,6 +598,13 @@ fn validate_kinesis(
     };
     let region = resolve_region(f, &aws, Some(stream_arn.region()), "the stream arn", ctx)?;
     let auth = resolve_auth(f, &aws)?;
+    guard_resource(
+        f,
+        &aws,
+        &auth,
+        (stream_arn.account(), stream_arn.as_str()),
+        ctx,
+    )?;
     let mut data_types = Vec::with_capacity(2);
     for raw in &hook.kinesis_data_types {
         let data_type: ChimeDataType = raw
@@ -566,7 +625,11 @@ fn validate_kinesis(
     })
 }
 
-fn validate_pending_message(f: &Fields, hook: &EventHook) -> Result<HookTarget, HookError> {
+fn validate_pending_message(
+    f: &Fields,
+    hook: &EventHook,
+    ctx: &ValidateContext,
+) -> Result<HookTarget, HookError> {
     let timeout_ms = match hook.timeout_ms {
         None => {
             return Err(f.err(
@@ -613,7 +676,7 @@ fn validate_pending_message(f: &Fields, hook: &EventHook) -> Result<HookTarget, 
     }
     let url = match non_empty(&hook.webhook_url) {
         None if mode == "CALLBACK_MODE_NONE" => None,
-        raw => Some(webhook_url(f, raw, "pending_message")?),
+        raw => Some(webhook_url(f, raw, "pending_message", ctx.egress)?),
     };
     Ok(HookTarget::PendingMessage {
         url,
@@ -630,6 +693,8 @@ mod tests {
     const CTX: ValidateContext<'static> = ValidateContext {
         endpoint_override: None,
         default_region: None,
+        egress: &crate::egress::STRICT,
+        resource_allow: &[],
     };
     const QUEUE: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/MyQueue";
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:sns-topic";
@@ -710,7 +775,85 @@ mod tests {
                 url: "https://example.com/hooks".into()
             }
         );
-        assert!(ok(&webhook("http://10.0.0.1:8080/x?y=1")).enabled);
+        assert!(ok(&webhook("http://93.184.216.34:8080/x?y=1")).enabled);
+    }
+
+    #[test]
+    fn webhook_urls_of_private_addresses_are_refused_unless_allowed() {
+        for (url, message) in [
+            (
+                "http://127.0.0.1:5432/",
+                "refused: 127.0.0.1 is a loopback address",
+            ),
+            (
+                "http://169.254.169.254/latest/meta-data/",
+                "refused: 169.254.169.254 is a cloud metadata address",
+            ),
+            (
+                "http://10.0.0.1:8080/x",
+                "refused: 10.0.0.1 is a private address",
+            ),
+            (
+                "http://localhost:3000/",
+                "refused: localhost is a loopback address",
+            ),
+        ] {
+            let e = err(&webhook(url));
+            assert_eq!(e.field, "event_hooks[0].webhook_url", "{url}");
+            assert_eq!(e.message, message, "{url}");
+        }
+        let open = crate::egress::EgressPolicy::new(true, vec![]);
+        let ctx = ValidateContext {
+            egress: &open,
+            ..CTX
+        };
+        assert!(validate_hook(0, &webhook("http://127.0.0.1:5432/"), &ctx).is_ok());
+        // a pending-message callback is a tenant URL too
+        let e = err(&pending("CALLBACK_MODE_REST", Some("http://127.0.0.1/cb")));
+        assert_eq!(e.message, "refused: 127.0.0.1 is a loopback address");
+    }
+
+    #[test]
+    fn resource_auth_is_limited_to_the_listed_accounts_and_arns() {
+        let hook = sqs_hook();
+        assert!(
+            validate_hook(0, &hook, &CTX).is_ok(),
+            "unrestricted by default"
+        );
+        let allow = ["123456789012".to_string()];
+        let ctx = ValidateContext {
+            resource_allow: &allow,
+            ..CTX
+        };
+        assert!(validate_hook(0, &hook, &ctx).is_ok(), "the listed account");
+        let other = ["999999999999".to_string()];
+        let ctx = ValidateContext {
+            resource_allow: &other,
+            ..CTX
+        };
+        let e = validate_hook(0, &hook, &ctx).expect_err("another account");
+        assert_eq!(e.field, "event_hooks[0].sqs_auth_type");
+        assert!(e.message.starts_with("refused: resource auth"), "{e}");
+        let arn = [TOPIC.to_string()];
+        let ctx = ValidateContext {
+            resource_allow: &arn,
+            ..CTX
+        };
+        assert!(
+            validate_hook(0, &sns_hook(), &ctx).is_ok(),
+            "the listed ARN"
+        );
+        // keys are the tenant's own identity: not restricted
+        let keys = EventHook {
+            sqs_key: s("AKIA"),
+            sqs_secret: s("secret"),
+            ..sqs_hook()
+        };
+        let ctx = ValidateContext {
+            resource_allow: &other,
+            ..CTX
+        };
+        assert!(validate_hook(0, &keys, &ctx).is_ok());
     }
 
     #[test]
@@ -889,7 +1032,7 @@ mod tests {
         assert!(err(&hook).message.contains("invalid SQS url"));
         let ctx = ValidateContext {
             endpoint_override: Some("http://127.0.0.1:4566"),
-            default_region: None,
+            ..CTX
         };
         let e = validate_hook(0, &hook, &ctx).expect_err("no region");
         assert_eq!(e.field, "event_hooks[0].sqs_region");

@@ -3,7 +3,7 @@
 use secrecy::SecretString;
 
 use super::{backend, Store, StoreError};
-use crate::domain::{AppId, LegacySettings};
+use crate::domain::{AppId, LegacySettings, Millis};
 use crate::dto::{AppSummary, InputError};
 use crate::secrets::{random_lower_token, random_token};
 
@@ -38,6 +38,13 @@ pub struct CreatedApp {
     pub api_secret: SecretString,
 }
 
+/// An app's secrets in clear: requests signed with either are the app's.
+pub struct AppSecrets {
+    pub current: SecretString,
+    /// The secret before the last rotation, while its grace period runs.
+    pub previous: Option<SecretString>,
+}
+
 /// An app with its settings (secrets not opened) and the version of its hooks, in one read.
 #[derive(Debug, Clone)]
 pub struct AppWithSettings {
@@ -63,8 +70,9 @@ impl Store {
     pub async fn create_app(&self, name: &AppName) -> Result<CreatedApp, StoreError> {
         let api_key = random_lower_token(12);
         let api_secret = random_token(48);
+        let external_id = random_lower_token(32);
         let key = self.key();
-        let app = backend!(self, b => b.create_app(name, &api_key, |id| key.seal(&api_secret, &secret_aad(id))).await)?;
+        let app = backend!(self, b => b.create_app(name, &api_key, &external_id, |id| key.seal(&api_secret, &secret_aad(id))).await)?;
         Ok(CreatedApp {
             app,
             api_secret: SecretString::from(api_secret),
@@ -103,6 +111,54 @@ impl Store {
     /// The app's `hooks_version`, `None` when the app does not exist.
     pub async fn hooks_version(&self, id: AppId) -> Result<Option<i64>, StoreError> {
         backend!(self, b => b.hooks_version(id).await)
+    }
+
+    /// The app's secrets: the current one, and the previous one while its grace period runs.
+    pub async fn app_secrets(&self, id: AppId) -> Result<AppSecrets, StoreError> {
+        let row = backend!(self, b => b.app_secrets(id).await)?.ok_or(StoreError::NotFound)?;
+        let aad = secret_aad(id);
+        let previous = match (row.previous_secret_enc, row.previous_secret_until) {
+            (Some(sealed), Some(until)) if until > Millis::now().0 => {
+                Some(self.key().open(&sealed, &aad)?)
+            }
+            _ => None,
+        };
+        Ok(AppSecrets {
+            current: self.key().open(&row.api_secret_enc, &aad)?,
+            previous,
+        })
+    }
+
+    /// Gives the app a new secret (returned in clear, once). The old one keeps working for
+    /// `grace` (zero: it stops at once). `NotFound` when there is no such app.
+    pub async fn rotate_secret(
+        &self,
+        id: AppId,
+        grace: std::time::Duration,
+    ) -> Result<SecretString, StoreError> {
+        let secret = random_token(48);
+        let sealed = self.key().seal(&secret, &secret_aad(id));
+        let until = (!grace.is_zero()).then(|| {
+            Millis(
+                Millis::now()
+                    .0
+                    .saturating_add(i64::try_from(grace.as_millis()).unwrap_or(i64::MAX)),
+            )
+        });
+        if !backend!(self, b => b.rotate_secret(id, &sealed, until).await)? {
+            return Err(StoreError::NotFound);
+        }
+        Ok(SecretString::from(secret))
+    }
+
+    /// Deletes the app with its hooks, events, deliveries and grants. `NotFound` when there is
+    /// no such app.
+    pub async fn delete_app(&self, id: AppId) -> Result<(), StoreError> {
+        if backend!(self, b => b.delete_app(id).await)? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 
     /// Opens the app's sealed secret.

@@ -43,7 +43,7 @@ mod sqlite;
 use crate::domain::Millis;
 use crate::secrets::MasterKey;
 
-pub use apps::{AppName, AppWithSettings, CreatedApp};
+pub use apps::{AppName, AppSecrets, AppWithSettings, CreatedApp};
 pub use hooks::{HookChange, HookRecord, StoredHook};
 pub use log::{DeliveryRow, ListFilter};
 pub use outbox::{Claimed, Created, IngestTx, Lease, NewDelivery, NewEvent, StoredEvent};
@@ -130,6 +130,18 @@ impl Store {
 
     pub(crate) fn key(&self) -> &MasterKey {
         &self.key
+    }
+
+    /// Seals `plain` with the master key, bound to `purpose`: for a secret that must travel
+    /// through a place it may not be kept in clear (a secret typed into a form, carried to the
+    /// next page in the session).
+    pub fn seal(&self, plain: &str, purpose: &str) -> String {
+        self.key.seal(plain, purpose)
+    }
+
+    /// Opens what [`Store::seal`] sealed for the same `purpose`.
+    pub fn open(&self, sealed: &str, purpose: &str) -> Result<secrecy::SecretString, StoreError> {
+        Ok(self.key.open(sealed, purpose)?)
     }
 }
 

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use super::log::DeliveryRow;
 use super::outbox::Claimed;
 use super::{StoreError, UserRow};
-use crate::domain::{AppId, DeliveryId, DeliveryStatus, HookId, HookType, Millis, UserId};
+use crate::domain::{AppId, DeliveryId, DeliveryStatus, HookId, HookType, Millis, Role, UserId};
 use crate::dto::AppSummary;
 
 /// A stored `hook_type`.
@@ -15,13 +15,14 @@ pub fn hook_type(s: &str) -> Result<HookType, StoreError> {
     HookType::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// `id, name, api_key, created_at` of `apps`.
+/// `id, name, api_key, created_at, external_id` of `apps`.
 #[derive(sqlx::FromRow)]
 pub struct AppRow {
     pub id: i64,
     pub name: String,
     pub api_key: String,
     pub created_at: i64,
+    pub external_id: String,
 }
 
 impl From<AppRow> for AppSummary {
@@ -31,6 +32,7 @@ impl From<AppRow> for AppSummary {
             name: r.name,
             api_key: r.api_key,
             created_at: r.created_at,
+            external_id: r.external_id,
         }
     }
 }
@@ -44,12 +46,21 @@ pub struct AppSettingsRow {
     pub hooks_version: i64,
 }
 
-/// `id, email, password_hash` of `users`.
+/// `id, email, password_hash, role` of `users`.
 #[derive(sqlx::FromRow)]
 pub struct UserRecord {
     pub id: i64,
     pub email: String,
     pub password_hash: String,
+    pub role: String,
+}
+
+/// The sealed secrets of an app: current, previous and until when the previous one counts.
+#[derive(sqlx::FromRow)]
+pub struct SecretsRow {
+    pub api_secret_enc: String,
+    pub previous_secret_enc: Option<String>,
+    pub previous_secret_until: Option<i64>,
 }
 
 impl From<UserRecord> for UserRow {
@@ -58,6 +69,8 @@ impl From<UserRecord> for UserRow {
             id: UserId(r.id),
             email: r.email,
             password_hash: r.password_hash,
+            // an unknown role grants the least
+            role: r.role.parse().unwrap_or(Role::Member),
         }
     }
 }

@@ -4,6 +4,8 @@
 //! Writes go to the table first and then to the copy; a logout leaves a tombstone in the copy.
 //! A copy is trusted for `ttl` only: that bounds how long another process sharing the database
 //! may go on accepting a session this one ended. A `ttl` of zero turns the copy off.
+//!
+//! Rows are keyed by a digest of the session id, never by the id the cookie carries.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,29 +33,51 @@ enum Table {
     Postgres(tower_sessions_sqlx_store::PostgresStore),
 }
 
+/// The id a session is stored under: a digest of its cookie's id, so that a copy of the table
+/// (a backup, a read-only leak) gives no session away.
+fn stored_id(id: &Id) -> Id {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.0.to_le_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Id(i128::from_le_bytes(bytes))
+}
+
 impl Table {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match self {
-            Table::Sqlite(t) => t.create(record).await,
-            Table::Postgres(t) => t.create(record).await,
+        // a new id, until its digest is not taken yet
+        loop {
+            if self.load_raw(&stored_id(&record.id)).await?.is_none() {
+                return self.save(record).await;
+            }
+            record.id = Id::default();
         }
     }
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let mut stored = record.clone();
+        stored.id = stored_id(&record.id);
         match self {
-            Table::Sqlite(t) => t.save(record).await,
-            Table::Postgres(t) => t.save(record).await,
+            Table::Sqlite(t) => t.save(&stored).await,
+            Table::Postgres(t) => t.save(&stored).await,
         }
     }
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        Ok(self.load_raw(&stored_id(id)).await?.map(|mut r| {
+            r.id = *id;
+            r
+        }))
+    }
+    async fn load_raw(&self, stored: &Id) -> session_store::Result<Option<Record>> {
         match self {
-            Table::Sqlite(t) => t.load(id).await,
-            Table::Postgres(t) => t.load(id).await,
+            Table::Sqlite(t) => t.load(stored).await,
+            Table::Postgres(t) => t.load(stored).await,
         }
     }
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let stored = stored_id(id);
         match self {
-            Table::Sqlite(t) => t.delete(id).await,
-            Table::Postgres(t) => t.delete(id).await,
+            Table::Sqlite(t) => t.delete(&stored).await,
+            Table::Postgres(t) => t.delete(&stored).await,
         }
     }
 }
@@ -265,6 +289,18 @@ mod tests {
         table.delete(&r.id).await.unwrap();
         assert_eq!(cached.load(&r.id).await.unwrap(), None);
         assert!(cached.entries().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_table_holds_only_digests_of_session_ids() {
+        let (_dir, table, cached) = stores(Duration::from_secs(60)).await;
+        let mut r = record(10);
+        cached.create(&mut r).await.unwrap();
+        let raw = table.load_raw(&r.id).await.unwrap();
+        assert!(raw.is_none(), "the cookie's id is a key of the table");
+        let stored = table.load_raw(&stored_id(&r.id)).await.unwrap().unwrap();
+        assert_eq!(stored.data, r.data);
+        assert_eq!(table.load(&r.id).await.unwrap().unwrap().id, r.id);
     }
 
     #[tokio::test]

@@ -317,6 +317,7 @@ fn HookFormCard(v: HookFormView) -> impl IntoView {
         error,
         report,
         policy,
+        external_id,
     } = v;
     let HookForm {
         hook_id,
@@ -400,7 +401,7 @@ fn HookFormCard(v: HookFormView) -> impl IntoView {
                             <label for="hook-role">"Role ARN"</label>
                             <input id="hook-role" name="form[role_arn]" value=role_arn.clone() placeholder="arn:aws:iam::123456789012:role/hookrelay"/>
                             {field_error(&error, "role_arn")}
-                            <p class="muted small">"External id for the role's trust policy: "<code data-testid="external-id">{app_id}</code></p>
+                            <p class="muted small">"External id for the role's trust policy: "<code data-testid="external-id">{external_id.clone()}</code></p>
                         </div>
                     </fieldset>
                 }.into_any())}
@@ -478,7 +479,7 @@ fn EventTypesField(selected: Vec<String>, error: Option<FieldError>) -> impl Int
             <legend>"Event types"</legend>
             <p class="muted small">"None ticked: all events, including future ones."</p>
             {field_error(&error, "event_types")}
-            <div class="event-filter" style:visibility=move || if ready.get() { "visible" } else { "hidden" }>
+            <div class="event-filter" class:unready=move || !ready.get()>
                 <label for="event-filter">"Find event types"</label>
                 <input id="event-filter" type="search" placeholder="e.g. message or reaction" autocomplete="off"
                     aria-controls="event-list"

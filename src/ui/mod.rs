@@ -4,6 +4,7 @@ pub mod deliveries;
 pub mod hooks;
 pub mod hooks_sfn;
 pub mod server_fns;
+pub mod users;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -16,6 +17,13 @@ use server_fns::*;
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // the hydration script carries the nonce the Content-Security-Policy header names
+    #[cfg(feature = "ssr")]
+    if let Some(nonce) = use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<crate::web_guard::CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -50,6 +58,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/apps/:id/hooks/:hook/edit") view=hooks::HookEditPage ssr=SsrMode::Async/>
                 <Route path=path!("/apps/:id/hooks/:hook/delete") view=hooks::HookDeletePage ssr=SsrMode::Async/>
                 <Route path=path!("/apps/:id/deliveries") view=deliveries::DeliveriesPage ssr=SsrMode::Async/>
+                <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
@@ -185,6 +194,11 @@ fn Layout(children: Children) -> impl IntoView {
             </A>
             <nav>
                 <A href="/apps">"Apps"</A>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        me.await.ok().filter(|u| u.is_admin).map(|_| view! { <A href="/users">"Users"</A> })
+                    })}
+                </Suspense>
             </nav>
             <div class="spacer"></div>
             <Suspense fallback=|| ()>
@@ -282,12 +296,7 @@ fn AppPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match detail.await {
                         Ok(Some(detail)) => view! { <AppView detail/> }.into_any(),
-                        Ok(None) => view! {
-                            <Title text="Not found"/>
-                            <h1>"No such app"</h1>
-                            <p><A href="/apps">"Back to the apps"</A></p>
-                        }
-                        .into_any(),
+                        Ok(None) => view! { <NoSuchApp/> }.into_any(),
                         Err(e) => view! { <LoadError message=e.to_string()/> }.into_any(),
                     }
                 })}
@@ -296,10 +305,42 @@ fn AppPage() -> impl IntoView {
     }
 }
 
+/// An app that does not exist or that the user may not see: the same 404 for both.
+#[component]
+pub fn NoSuchApp() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <Title text="Not found"/>
+        <h1>"No such app"</h1>
+        <p><A href="/apps">"Back to the apps"</A></p>
+    }
+}
+
+/// The grace periods the Rotate form offers, as `(value, label)`.
+const GRACE_PERIODS: [(&str, &str); 4] = [
+    ("0s", "stops at once"),
+    ("1h", "works 1 more hour"),
+    ("24h", "works 24 more hours"),
+    ("7d", "works 7 more days"),
+];
+
 #[component]
 fn AppView(detail: AppDetail) -> impl IntoView {
     let AppDetail { app, api_secret } = detail;
     let page = format!("/apps/{}", app.id);
+    let rotate = ServerAction::<RotateSecret>::new();
+    let query = use_query_map();
+    let rotated = query.read_untracked().get("rotated").and_then(|g| {
+        GRACE_PERIODS
+            .iter()
+            .find(|(v, _)| *v == g)
+            .map(|(_, label)| *label)
+    });
     view! {
         <Title text=app.name.clone()/>
         <nav class="crumbs"><A href="/apps">"Apps"</A>" / "{app.name.clone()}</nav>
@@ -332,6 +373,19 @@ fn AppView(detail: AppDetail) -> impl IntoView {
                 <dd>{format_millis(app.created_at)}</dd>
             </dl>
             <p class="muted small">"Server SDKs sign their requests with the secret; keep it on your servers only."</p>
+            {rotated.map(|label| view! {
+                <p class="notice" role="status" data-testid="rotated">"The secret was rotated; the previous one " {label} "."</p>
+            })}
+            <ActionForm action=rotate attr:class="row-form">
+                <input type="hidden" name="id" value=app.id.0.to_string()/>
+                <label for="rotate-grace">"Rotate the secret; the old one"</label>
+                <select id="rotate-grace" name="grace">
+                    {GRACE_PERIODS.iter().map(|(value, label)| view! {
+                        <option value=*value selected=*value == "24h">{*label}</option>
+                    }).collect_view()}
+                </select>
+                <button type="submit">"Rotate secret"</button>
+            </ActionForm>
         </section>
         <hooks::HooksSection app_id=app.id.0/>
     }

@@ -11,11 +11,29 @@ pub(crate) mod ssr {
     use leptos::prelude::*;
     use tower_sessions::Session;
 
-    use crate::domain::{AppId, UserId};
+    use crate::domain::{AppId, Role};
     use crate::dto::{AppSummary, InputError};
     use crate::hooks::store::AppOptions;
-    use crate::server::{AppState, SESSION_USER};
+    use crate::server::AppState;
     use crate::store::{StoreError, UserRow};
+
+    /// The logged-in user and what they may see: every app (an admin), or the apps given to
+    /// them (a member).
+    #[derive(Debug, Clone)]
+    pub struct Viewer {
+        pub user: UserRow,
+        pub apps: Vec<AppId>,
+    }
+
+    impl Viewer {
+        pub fn is_admin(&self) -> bool {
+            self.user.role == Role::Admin
+        }
+
+        pub fn may_see(&self, app: AppId) -> bool {
+            self.is_admin() || self.apps.contains(&app)
+        }
+    }
 
     pub fn state() -> AppState {
         expect_context::<AppState>()
@@ -32,7 +50,7 @@ pub(crate) mod ssr {
     /// request's extensions.
     #[derive(Clone, Default)]
     pub struct RequestCache {
-        user: std::sync::Arc<tokio::sync::OnceCell<Option<UserRow>>>,
+        user: std::sync::Arc<tokio::sync::OnceCell<Option<Viewer>>>,
         app: std::sync::Arc<std::sync::Mutex<Option<(AppSummary, AppOptions)>>>,
     }
 
@@ -41,16 +59,15 @@ pub(crate) mod ssr {
             .and_then(|parts| parts.extensions.get::<RequestCache>().cloned())
     }
 
-    /// The logged-in administrator, or `NotLoggedIn`.
-    pub async fn require_user() -> Result<(AppState, UserRow), ServerFnError> {
+    /// The logged-in user, or `NotLoggedIn`.
+    pub async fn require_user() -> Result<(AppState, Viewer), ServerFnError> {
         let state = state();
         let session = session().await?;
-        let id = session.get::<UserId>(SESSION_USER).await.ok().flatten();
         let load = || async {
-            match id {
-                Some(id) => state.users.by_id(&state.db, id).await.map_err(internal),
-                None => Ok(None),
-            }
+            crate::server::session_user(&state, &session)
+                .await
+                .map(|found| found.map(|(user, apps)| Viewer { user, apps }))
+                .map_err(internal)
         };
         let user = match request_cache() {
             Some(cache) => cache.user.get_or_try_init(load).await?.clone(),
@@ -62,10 +79,11 @@ pub(crate) mod ssr {
         }
     }
 
-    /// The logged-in administrator and the app `app_id`; `None` when there is no such app.
+    /// The logged-in user and the app `app_id`; `None` when there is no such app or the user
+    /// may not see it (the same answer: a member cannot tell other apps exist).
     pub async fn require_app(
         app_id: AppId,
-    ) -> Result<Option<(AppState, UserRow, AppSummary)>, ServerFnError> {
+    ) -> Result<Option<(AppState, Viewer, AppSummary)>, ServerFnError> {
         Ok(require_app_options(app_id)
             .await?
             .map(|(state, user, app, _)| (state, user, app)))
@@ -74,8 +92,11 @@ pub(crate) mod ssr {
     /// `require_app` with the app's options (read in the same query).
     pub async fn require_app_options(
         app_id: AppId,
-    ) -> Result<Option<(AppState, UserRow, AppSummary, AppOptions)>, ServerFnError> {
+    ) -> Result<Option<(AppState, Viewer, AppSummary, AppOptions)>, ServerFnError> {
         let (state, user) = require_user().await?;
+        if !user.may_see(app_id) {
+            return Ok(None);
+        }
         let cache = request_cache();
         let cached = cache.as_ref().and_then(|c| {
             let app = c.app.lock().unwrap_or_else(|p| p.into_inner());
@@ -118,21 +139,28 @@ pub(crate) mod ssr {
         leptos_axum::redirect(&format!("{path}?error={}", e.code()));
     }
 
-    /// Starts a fresh session (new id: no session fixation) for `user_id`.
-    pub async fn log_in(session: &Session, user_id: UserId) -> Result<(), ServerFnError> {
+    /// Starts a fresh session (new id: no session fixation) for `user`, bound to their
+    /// current password (a new password ends it).
+    pub async fn log_in(session: &Session, user: &UserRow) -> Result<(), ServerFnError> {
         session.cycle_id().await.map_err(internal)?;
-        session
-            .insert(SESSION_USER, user_id)
+        crate::server::bind_session(session, user)
             .await
             .map_err(internal)
     }
 
-    /// Only local paths are followed after login (no open redirect).
+    /// Only local paths are followed after login (no open redirect); see
+    /// [`crate::web_guard::local_path`].
     pub fn safe_next(next: Option<String>) -> String {
-        match next {
-            Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-            _ => "/apps".to_string(),
-        }
+        next.as_deref()
+            .and_then(crate::web_guard::local_path)
+            .unwrap_or_else(|| "/apps".to_string())
+    }
+
+    /// The client's address (the peer of the connection).
+    pub fn client_ip() -> std::net::IpAddr {
+        use_context::<axum::http::request::Parts>()
+            .map(|parts| crate::api::auth::client_ip(&parts))
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
     }
 }
 
@@ -163,12 +191,19 @@ pub async fn setup_admin(
             return Ok(());
         }
     };
-    let hash = tokio::task::spawn_blocking(move || password.hash())
-        .await
-        .map_err(internal)?;
+    let Ok(hash) = state.login.hash(move || password.hash()).await else {
+        redirect_error("/setup", InputError::RateLimited);
+        return Ok(());
+    };
     match state.db.create_first_user(&email, &hash).await {
         Ok(id) => {
-            log_in(&session().await?, id).await?;
+            let user = state
+                .db
+                .user(id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| internal("the new user is gone"))?;
+            log_in(&session().await?, &user).await?;
             tracing::info!(user = %email.as_str(), "admin account created");
             leptos_axum::redirect("/apps");
         }
@@ -199,31 +234,36 @@ pub async fn login(
         }
         leptos_axum::redirect(&to);
     };
+    if state.login.admit(client_ip()).is_err() {
+        back(InputError::RateLimited);
+        return Ok(());
+    }
     let Ok(email) = Email::parse(&email) else {
         back(InputError::InvalidLogin);
         return Ok(());
     };
-    if state.limiter.is_blocked(email.as_str()) {
-        back(InputError::RateLimited);
-        return Ok(());
-    }
     let user = state.db.user_by_email(&email).await.map_err(internal)?;
     let hash = user
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| dummy_hash().to_string());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    let Ok(ok) = state
+        .login
+        .hash(move || verify_password(&password, &hash))
         .await
-        .map_err(internal)?;
+    else {
+        back(InputError::RateLimited);
+        return Ok(());
+    };
     match user {
         Some(user) if ok => {
-            state.limiter.clear(email.as_str());
-            log_in(&session().await?, user.id).await?;
+            log_in(&session().await?, &user).await?;
             leptos_axum::redirect(&safe_next(next));
         }
         _ => {
-            state.limiter.record_failure(email.as_str());
-            tracing::info!(user = %email.as_str(), "failed login");
+            let wait = state.login.failed(email.as_str());
+            tracing::info!(user = %email.as_str(), slowed_ms = wait.as_millis() as u64, "failed login");
+            tokio::time::sleep(wait).await;
             back(InputError::InvalidLogin);
         }
     }
@@ -240,14 +280,19 @@ pub async fn logout() -> Result<(), ServerFnError> {
 
 #[server(prefix = "/_sfn", endpoint = "me")]
 pub async fn whoami() -> Result<CurrentUser, ServerFnError> {
-    let (_, user) = self::ssr::require_user().await?;
-    Ok(CurrentUser { email: user.email })
+    let (_, viewer) = self::ssr::require_user().await?;
+    Ok(CurrentUser {
+        is_admin: viewer.is_admin(),
+        email: viewer.user.email,
+    })
 }
 
 #[server(prefix = "/_sfn", endpoint = "apps")]
 pub async fn list_apps() -> Result<Vec<AppSummary>, ServerFnError> {
-    let (state, _) = self::ssr::require_user().await?;
-    state.db.apps().await.map_err(self::ssr::internal)
+    let (state, viewer) = self::ssr::require_user().await?;
+    let mut apps = state.db.apps().await.map_err(self::ssr::internal)?;
+    apps.retain(|app| viewer.may_see(app.id));
+    Ok(apps)
 }
 
 /// Creates an app and shows its page (with its key).
@@ -261,6 +306,10 @@ pub async fn create_app(name: String) -> Result<(), ServerFnError> {
         redirect_error("/login", InputError::NotLoggedIn);
         return Ok(());
     };
+    if !user.is_admin() {
+        redirect_error("/apps", InputError::Forbidden);
+        return Ok(());
+    }
     let name = match AppName::parse(&name) {
         Ok(n) => n,
         Err(e) => {
@@ -270,7 +319,7 @@ pub async fn create_app(name: String) -> Result<(), ServerFnError> {
     };
     match state.db.create_app(&name).await {
         Ok(created) => {
-            tracing::info!(app_id = %created.app.id, by = %user.email, "app created");
+            tracing::info!(app_id = %created.app.id, by = %user.user.email, "app created");
             leptos_axum::redirect(&format!("/apps/{}", created.app.id));
         }
         Err(e) => redirect_error("/apps", input_error(e)),
@@ -289,10 +338,34 @@ pub async fn get_app(id: i64, reveal: bool) -> Result<Option<AppDetail>, ServerF
     };
     let api_secret = if reveal {
         let secret = state.db.app_secret(app.id).await.map_err(internal)?;
-        tracing::info!(app_id = id, by = %user.email, "app secret revealed");
+        tracing::info!(app_id = id, by = %user.user.email, "app secret revealed");
         Some(secret.expose_secret().to_string())
     } else {
         None
     };
     Ok(Some(AppDetail { app, api_secret }))
+}
+
+/// Gives the app a new secret and shows it; the old one keeps working for `grace` (one of
+/// `0s`, `1h`, `24h`, `7d`).
+#[server(prefix = "/_sfn", endpoint = "rotate_secret")]
+pub async fn rotate_secret(id: i64, grace: String) -> Result<(), ServerFnError> {
+    use self::ssr::*;
+    let Some((state, user, app)) = require_app(crate::domain::AppId(id)).await? else {
+        leptos_axum::redirect("/apps");
+        return Ok(());
+    };
+    let grace = match grace.as_str() {
+        "0s" | "1h" | "24h" | "7d" => grace,
+        _ => "24h".to_string(),
+    };
+    let period = crate::config::parse_duration(&grace).map_err(internal)?;
+    match state.db.rotate_secret(app.id, period).await {
+        Ok(_) => {
+            tracing::info!(app_id = id, by = %user.user.email, %grace, "app secret rotated");
+            leptos_axum::redirect(&format!("/apps/{id}?reveal=1&rotated={grace}"));
+        }
+        Err(e) => redirect_error(&format!("/apps/{id}"), input_error(e)),
+    }
+    Ok(())
 }

@@ -93,10 +93,11 @@ async fn authentication_follows_the_sdks() {
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(
-        remaining2 + 1,
-        remaining,
-        "each request uses the app's budget"
+    // the budget refills continuously (6,000 a minute: one every 10 ms), so a slow machine
+    // may get one back between the two calls; security.rs counts a small budget exactly
+    assert!(
+        remaining2 <= remaining,
+        "each request uses the app's budget: {remaining2} after {remaining}"
     );
 }
 

@@ -438,12 +438,15 @@ async fn a_region_other_than_the_urls_is_refused_before_any_call() {
 }
 
 #[tokio::test]
-async fn role_auth_assumes_the_role_with_the_app_id_as_external_id() {
+async fn role_auth_assumes_the_role_with_the_apps_random_external_id() {
     use crate::support::iam_role;
     let app = TestApp::spawn().await;
     let a = ApiClient::new(&app, "Chat").await;
     let queue = create_queue("role").await;
-    let role = iam_role(&a.app_id.to_string(), &["sqs:*"]).await;
+    // random per app: not the sequential id another tenant could guess
+    assert_eq!(a.external_id.len(), 32, "{}", a.external_id);
+    assert_ne!(a.external_id, a.app_id.to_string());
+    let role = iam_role(&a.external_id, &["sqs:*"]).await;
     let body = check(
         &a,
         "/check_sqs",
@@ -453,7 +456,7 @@ async fn role_auth_assumes_the_role_with_the_app_id_as_external_id() {
     assert_eq!(body["status"], "ok", "{body}");
     let steps = body["report"]["steps"].to_string();
     assert!(
-        steps.contains(&format!("external id {}", a.app_id)),
+        steps.contains(&format!("external id {}", a.external_id)),
         "{steps}"
     );
 
@@ -469,7 +472,7 @@ async fn role_auth_assumes_the_role_with_the_app_id_as_external_id() {
     let error = text(&body, "error");
     assert!(
         error.contains("cannot assume the role")
-            && error.contains(&format!("external id {}", a.app_id)),
+            && error.contains(&format!("external id {}", a.external_id)),
         "{error}"
     );
 }

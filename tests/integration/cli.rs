@@ -106,6 +106,7 @@ fn user_create_adds_an_admin_and_refuses_bad_input() {
             "ops@example.com",
             "--password",
             "long enough pw",
+            "--admin",
         ],
     );
     assert!(!out.status.success());
@@ -116,6 +117,143 @@ fn user_create_adds_an_admin_and_refuses_bad_input() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8 characters"));
+}
+
+/// Runs a command that must succeed; its JSON output.
+#[track_caller]
+fn json_of(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = hookrelay(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn credentials_have_a_lifecycle_rotate_delete_and_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let app = json_of(d, &["app", "create", "--name", "Rotating"]);
+    let id = app["id"].to_string();
+    assert_eq!(app["external_id"].as_str().unwrap().len(), 32);
+    let rotated = json_of(d, &["app", "rotate-secret", &id, "--grace", "1h"]);
+    let new = rotated["api_secret"].as_str().unwrap();
+    assert_eq!(new.len(), 48);
+    assert_ne!(new, app["api_secret"].as_str().unwrap());
+    assert!(rotated["previous_valid_until"].is_string(), "{rotated}");
+    let revoked = json_of(d, &["app", "rotate-secret", &id, "--grace", "0s"]);
+    assert!(revoked["previous_valid_until"].is_null(), "{revoked}");
+    let out = hookrelay(d, &["app", "rotate-secret", "999"]);
+    assert!(!out.status.success());
+    assert_eq!(the_error_line(&out).0, "hookrelay: there is no app 999");
+
+    // users: the first administers; later ones say what they are
+    let admin = json_of(
+        d,
+        &[
+            "user",
+            "create",
+            "--email",
+            "a@x.io",
+            "--password",
+            "password a",
+        ],
+    );
+    assert_eq!(admin["role"], "admin");
+    let out = hookrelay(
+        d,
+        &[
+            "user",
+            "create",
+            "--email",
+            "b@x.io",
+            "--password",
+            "password b",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(the_error_line(&out).0.contains("--admin"), "{out:?}");
+    let member = json_of(
+        d,
+        &[
+            "user",
+            "create",
+            "--email",
+            "b@x.io",
+            "--password",
+            "password b",
+            "--app",
+            &id,
+        ],
+    );
+    assert_eq!(member["role"], "member");
+    assert_eq!(member["apps"], serde_json::json!([app["id"]]));
+    let out = hookrelay(
+        d,
+        &[
+            "user",
+            "create",
+            "--email",
+            "c@x.io",
+            "--password",
+            "password c",
+            "--app",
+            "999",
+        ],
+    );
+    assert!(!out.status.success());
+    assert_eq!(the_error_line(&out).0, "hookrelay: There is no such app.");
+    let list = json_of(d, &["user", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    assert!(
+        !list.to_string().contains("argon2"),
+        "no hashes in the list: {list}"
+    );
+
+    json_of(
+        d,
+        &[
+            "user",
+            "password",
+            "--email",
+            "B@x.io",
+            "--password",
+            "a new password",
+        ],
+    );
+    let out = hookrelay(
+        d,
+        &[
+            "user",
+            "password",
+            "--email",
+            "nobody@x.io",
+            "--password",
+            "whatever1",
+        ],
+    );
+    assert_eq!(
+        the_error_line(&out).0,
+        "hookrelay: there is no user nobody@x.io"
+    );
+    let out = hookrelay(d, &["user", "delete", "--email", "a@x.io"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        the_error_line(&out).0,
+        "hookrelay: The last administrator cannot be deleted or made a member."
+    );
+    json_of(d, &["user", "delete", "--email", "b@x.io"]);
+
+    // deleting the app takes its grants with it
+    json_of(d, &["app", "delete", &id]);
+    assert_eq!(json_of(d, &["app", "list"]), serde_json::json!([]));
+    let out = hookrelay(d, &["app", "delete", &id]);
+    assert_eq!(
+        the_error_line(&out).0,
+        format!("hookrelay: there is no app {id}")
+    );
 }
 
 #[test]

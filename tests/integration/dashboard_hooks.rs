@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hookrelay::config::{DeliveryOpts, Schedule, ServeOpts};
 use serde_json::json;
 
-use crate::support::{create_queue, ApiClient, Browser, TestApp, ADMIN};
+use crate::support::{create_queue, test_opts, ApiClient, Browser, TestApp, ADMIN};
 
 type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
 
@@ -48,7 +48,7 @@ async fn fixture() -> (TestApp, Browser, ApiClient) {
             poll_interval: Duration::from_millis(50),
             ..Default::default()
         },
-        ..Default::default()
+        ..test_opts()
     })
     .await;
     let b = app.browser();
@@ -504,14 +504,15 @@ async fn sns_with_a_resource_policy_and_kinesis_with_a_role_are_tested_and_saved
         format!("/apps/{id}")
     );
 
-    // Kinesis, role: assumed with the app id as external id, which the form shows
+    // Kinesis, role: assumed with the app's random external id, which the form shows
     let (_, stream) = create_stream("dash").await;
-    let role = iam_role(&id, &["kinesis:*"]).await;
+    let external_id = api.external_id.clone();
+    let role = iam_role(&external_id, &["kinesis:*"]).await;
     let form_page = b.get(&format!("/apps/{id}/hooks/new?type=kinesis")).await;
     assert!(
         form_page
             .body
-            .contains(&format!("data-testid=\"external-id\">{id}<")),
+            .contains(&format!("data-testid=\"external-id\">{external_id}<")),
         "{}",
         form_page.body
     );
@@ -632,7 +633,8 @@ async fn the_event_type_picker_has_a_filter_and_keeps_the_ticked_types() {
         .and_then(|r| r.split('>').next())
         .unwrap_or_default();
     assert!(!filter.contains("name="), "{filter}");
-    assert!(page.contains("visibility:hidden"), "{page}");
+    // hidden until the script runs, by a class (the CSP allows no inline style)
+    assert!(page.contains("event-filter unready"), "{page}");
     // every event type is a checkbox, none ticked (all events)
     let boxes = page.matches("name=\"form[event_types][]\"").count();
     assert_eq!(boxes, hookrelay::hooks::EVENT_TYPES.len());

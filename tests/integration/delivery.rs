@@ -15,7 +15,9 @@ use hookrelay::config::{DeliveryOpts, Schedule, ServeOpts};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{aws_config, create_queue, iam_user, server_token, ApiClient, TestApp};
+use crate::support::{
+    aws_config, create_queue, iam_user, server_token, test_opts, ApiClient, TestApp,
+};
 
 // ------------------------------------------------------------------------------------------
 // helpers
@@ -52,7 +54,7 @@ async fn spawn_fast(retry_schedule: Vec<Duration>) -> TestApp {
             poll_interval: ms(50),
             ..Default::default()
         },
-        ..ServeOpts::default()
+        ..test_opts()
     })
     .await
 }

@@ -41,6 +41,10 @@ fn client(created: &Value, addr: SocketAddr) -> ApiClient {
         api_key: created["api_key"].as_str().unwrap().to_string(),
         api_secret: created["api_secret"].as_str().unwrap().to_string(),
         app_id: created["id"].as_i64().unwrap(),
+        external_id: created["external_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()

@@ -10,4 +10,5 @@ mod emulator;
 mod health;
 mod instances;
 mod resilience;
+mod security;
 mod support;

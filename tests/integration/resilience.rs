@@ -127,6 +127,10 @@ fn create_app(data: &Path, addr: SocketAddr, name: &str) -> ApiClient {
         api_key: created["api_key"].as_str().unwrap().to_string(),
         api_secret: created["api_secret"].as_str().unwrap().to_string(),
         app_id: created["id"].as_i64().unwrap(),
+        external_id: created["external_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()
@@ -149,6 +153,7 @@ pub(crate) fn spawn_hookrelay(
         .env("HOOKRELAY_LISTEN", addr.to_string())
         .env("HOOKRELAY_SITE_ROOT", data.join("site"))
         .env("HOOKRELAY_API_RATE_LIMIT", "1000000")
+        .env("HOOKRELAY_ALLOW_PRIVATE_TARGETS", "true")
         .env_remove("HOOKRELAY_DATABASE_URL")
         .env_remove("HOOKRELAY_MASTER_KEY")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))

@@ -84,9 +84,18 @@ impl Drop for PgDatabase {
     }
 }
 
+/// The default settings, but webhooks may reach this machine: the tests' receivers listen on
+/// 127.0.0.1, which the egress guard refuses by default.
+pub fn test_opts() -> ServeOpts {
+    ServeOpts {
+        allow_private_targets: true,
+        ..ServeOpts::default()
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
-        Self::spawn_with(ServeOpts::default()).await
+        Self::spawn_with(test_opts()).await
     }
 
     /// Like [`TestApp::spawn`] with other server settings (delivery timings, say); the site
@@ -116,7 +125,14 @@ impl TestApp {
         let app = server::router(db.clone(), &opts, addr)
             .await
             .expect("router");
-        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .expect("serve")
+        });
         Self { addr, db, dir, pg }
     }
 
@@ -164,12 +180,19 @@ impl Browser {
         page(res).await
     }
 
-    /// Posts a plain HTML form (as a browser without JavaScript does).
+    /// Posts a plain HTML form (as a browser without JavaScript does), from the site's own
+    /// pages (the `Origin` a browser sends).
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_form_from(&self.base, path, form).await
+    }
+
+    /// Posts a form as if a page of `origin` had sent it.
+    pub async fn post_form_from(&self, origin: &str, path: &str, form: &[(&str, &str)]) -> Page {
         let res = self
             .client
             .post(format!("{}{path}", self.base))
             .header(ACCEPT, "text/html")
+            .header("origin", origin)
             .form(form)
             .send()
             .await
@@ -274,11 +297,14 @@ pub fn server_token(secret: &str) -> String {
 }
 
 /// An app and an API client authenticated as it, the way the SDKs call.
+#[derive(Clone)]
 pub struct ApiClient {
     pub base: String,
     pub api_key: String,
     pub api_secret: String,
     pub app_id: i64,
+    /// What Hookrelay passes as the external id when it assumes this app's roles.
+    pub external_id: String,
     pub http: reqwest::Client,
 }
 
@@ -292,6 +318,7 @@ impl ApiClient {
             api_key: created.app.api_key,
             api_secret: created.api_secret.expose_secret().to_string(),
             app_id: created.app.id.0,
+            external_id: created.app.external_id,
             http: reqwest::Client::new(),
         }
     }

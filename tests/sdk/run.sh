@@ -78,7 +78,7 @@ export HOOKRELAY_API_KEY HOOKRELAY_API_SECRET HOOKRELAY_OTHER_API_KEY HOOKRELAY_
 
 # --- the server ---------------------------------------------------------------------------
 log "starting hookrelay on 127.0.0.1:$PORT (data in $DATA_DIR)"
-(cd "$ROOT" && exec "$HOOKRELAY_BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA_DIR") \
+(cd "$ROOT" && exec "$HOOKRELAY_BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA_DIR" --allow-private-targets) \
   >>"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 export HOOKRELAY_URL="http://127.0.0.1:$PORT"

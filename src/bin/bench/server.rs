@@ -131,6 +131,8 @@ impl Server {
             .env("HOOKRELAY_LOG", "warn")
             // The default budget (6,000 requests a minute) would refuse the latency run.
             .env("HOOKRELAY_API_RATE_LIMIT", "4000000000")
+            // the sink it delivers to listens on 127.0.0.1
+            .env("HOOKRELAY_ALLOW_PRIVATE_TARGETS", "true")
             .env("HOOKRELAY_DATABASE_URL", crate::server::database_url())
             .stdin(Stdio::null())
             .stdout(file)

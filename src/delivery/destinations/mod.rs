@@ -81,6 +81,8 @@ pub struct AppContext {
     pub webhook_concurrency: usize,
     /// The AWS endpoint override (an emulator), for the checker's URL validation.
     pub aws_endpoint: Option<String>,
+    /// The app's random external id, passed when assuming its roles.
+    pub external_id: String,
 }
 
 /// Builds the destination of a hook; `None` for hooks that are not delivered to
@@ -90,7 +92,7 @@ pub async fn build(
     hook: &ValidHook,
     app: &AppContext,
 ) -> Option<Arc<dyn Destination>> {
-    let external_id = app.app_id.to_string();
+    let external_id = app.external_id.clone();
     let limits = CallLimits::delivery(app.send_timeout);
     Some(match &hook.target {
         HookTarget::Webhook { url } => Arc::new(webhook::Webhook::new(hook_id, url, app)),

@@ -76,6 +76,10 @@ impl Webhook {
         }
         match req.body(body_bytes(json, self.compress)).send().await {
             Ok(res) => classify_status(res.status()),
+            // the name resolved to addresses the egress guard refuses: not worth retrying
+            Err(e) if crate::egress::refusal_in(&e).is_some() => {
+                SendResult::Permanent(root_cause(&e))
+            }
             Err(e) if e.is_timeout() => SendResult::Transient(format!(
                 "the endpoint did not answer within {} ms (timeout)",
                 self.timeout.as_millis()

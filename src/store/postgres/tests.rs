@@ -18,7 +18,7 @@ use tower_sessions::SessionStore;
 
 use crate::domain::{
     AppId, DeliveryId, DeliveryStatus, Email, EventHook, Finish, HookId, HookType, LegacySecrets,
-    LegacySettings, Millis, Outcome, UserId,
+    LegacySettings, Millis, Outcome, Role, UserId,
 };
 use crate::dto::InputError;
 use crate::secrets::MasterKey;
@@ -304,16 +304,41 @@ async fn users_and_the_one_first_user() {
         assert!(row.email == a.as_str() || row.email == b.as_str());
 
         let other = if row.email == a.as_str() { &b } else { &a };
-        let id = store.create_user(other, "hash-2").await.unwrap();
+        let id = store
+            .create_user(other, "hash-2", Role::Member, &[])
+            .await
+            .unwrap();
         assert_ne!(id, first);
         assert!(matches!(
-            store.create_user(other, "again").await,
+            store.create_user(other, "again", Role::Admin, &[]).await,
             Err(StoreError::Input(InputError::EmailTaken))
         ));
         let found = store.user_by_email(other).await.unwrap().unwrap();
         assert_eq!((found.id, found.password_hash.as_str()), (id, "hash-2"));
         assert!(store.user(UserId(999_999)).await.unwrap().is_none());
         assert_eq!(store.user_count().await.unwrap(), 2);
+        assert_eq!(row.role, Role::Admin, "the first user administers");
+        assert_eq!(found.role, Role::Member);
+        // members get apps; an unknown app is refused; the last admin stays
+        let app = store
+            .create_app(&crate::store::AppName::parse("Granted").unwrap())
+            .await
+            .unwrap()
+            .app;
+        store.set_access(id, Role::Member, &[app.id]).await.unwrap();
+        assert_eq!(store.user_apps(id).await.unwrap(), vec![app.id]);
+        assert!(matches!(
+            store.set_access(id, Role::Member, &[AppId(999_999)]).await,
+            Err(StoreError::Input(InputError::UnknownApp))
+        ));
+        assert!(matches!(
+            store.delete_user(first).await,
+            Err(StoreError::Input(InputError::LastAdmin))
+        ));
+        store.delete_app(app.id).await.unwrap();
+        assert!(store.user_apps(id).await.unwrap().is_empty());
+        store.delete_user(id).await.unwrap();
+        assert_eq!(store.user_count().await.unwrap(), 1);
     })
     .await;
 }

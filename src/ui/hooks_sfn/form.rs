@@ -33,7 +33,7 @@ pub async fn load_hook_form(
         None
     };
     let (form, error, report) = match carried {
-        Some(c) => c,
+        Some((form, error, report)) => (ssr::open_secret(&state.db, form), error, report),
         None if !hook_id.is_empty() => match ssr::stored(&state, app.id, &hook_id).await? {
             Some(h) => (ssr::form_of(app_id, patch::masked(h)), None, None),
             None => return Ok(None),
@@ -57,6 +57,7 @@ pub async fn load_hook_form(
     let policy = ssr::policy(&state, &form);
     Ok(Some(HookFormView {
         app_id,
+        external_id: app.external_id,
         app_name: app.name,
         form,
         error,
@@ -79,12 +80,13 @@ pub async fn hook_save(form: HookForm) -> Result<(), ServerFnError> {
         leptos_axum::redirect(&format!("/apps/{}", app.id));
         return Ok(());
     }
+    let db = &state.db;
     let carry = |error, report| {
         let form = form.clone();
         async move {
             let key = ssr::flash_key(form.app_id, &form.hook_id);
             let page = ssr::form_page(&form);
-            let flash: ssr::Flash = (form, error, report);
+            let flash: ssr::Flash = (ssr::seal_secret(db, form), error, report);
             session()
                 .await?
                 .insert(&key, flash)

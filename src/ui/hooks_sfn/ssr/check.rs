@@ -7,7 +7,7 @@ use super::form_values::fields;
 use crate::domain::HookType;
 use crate::dto::{CheckReport, CheckStep, HookForm};
 use crate::hooks::model::{is_masked, EventHook};
-use crate::hooks::validate::check_auth;
+use crate::hooks::validate::{check_auth, check_resource_target, AwsAuth};
 use crate::server::AppState;
 use crate::ui::server_fns::ssr::internal;
 
@@ -51,7 +51,7 @@ pub async fn run_check(
     if target.is_empty() {
         return Ok(failed("Enter the target first."));
     }
-    let external_id = app.id.to_string();
+    let external_id = app.external_id.clone();
     let hook_type = form.hook_type.parse::<HookType>().ok();
     if hook_type == Some(HookType::Webhook) {
         let secret = state.db.app_secret(app.id).await.map_err(internal)?;
@@ -63,6 +63,7 @@ pub async fn run_check(
                     api_key: &app.api_key,
                     api_secret: secret.expose_secret(),
                     timeout: WEBHOOK_CHECK_TIMEOUT,
+                    egress: &state.egress,
                 },
             )
             .await
@@ -100,6 +101,12 @@ pub async fn run_check(
         Err(e) => return Ok(failed(e.message)),
     };
     let region = Some(form.region.trim()).filter(|s| !s.is_empty());
+    if aws == AwsAuth::Resource {
+        let ctx = state.validate_context();
+        if let Err(refused) = check_resource_target(hook_type, target, region, &ctx) {
+            return Ok(failed(refused));
+        }
+    }
     let report = match hook_type {
         HookType::Sqs => {
             check::bounded(

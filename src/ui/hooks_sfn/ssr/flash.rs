@@ -1,5 +1,6 @@
 //! The values, refusal and test report a form post carries back to the form page, in the
-//! session (never in the URL).
+//! session (never in the URL). A secret typed into the form travels sealed with the master key
+//! (the session table never holds it in clear) and is opened for the page that shows the form.
 
 use crate::dto::{CheckReport, FieldError, HookForm};
 
@@ -25,4 +26,31 @@ pub fn form_page(form: &HookForm) -> String {
             crate::server::query_component(&form.hook_id)
         )
     }
+}
+
+/// What marks a sealed secret in a carried form.
+const SEALED: &str = "sealed:";
+
+fn purpose(form: &HookForm) -> String {
+    format!("flash:{}", flash_key(form.app_id, &form.hook_id))
+}
+
+/// The form to carry: its typed secret, if any, sealed.
+pub fn seal_secret(db: &crate::store::Store, mut form: HookForm) -> HookForm {
+    if !form.secret.is_empty() {
+        form.secret = format!("{SEALED}{}", db.seal(&form.secret, &purpose(&form)));
+    }
+    form
+}
+
+/// The carried form with its secret opened again (dropped if it cannot be opened).
+pub fn open_secret(db: &crate::store::Store, mut form: HookForm) -> HookForm {
+    if let Some(sealed) = form.secret.strip_prefix(SEALED) {
+        use secrecy::ExposeSecret;
+        form.secret = db
+            .open(sealed, &purpose(&form))
+            .map(|s| s.expose_secret().to_string())
+            .unwrap_or_default();
+    }
+    form
 }

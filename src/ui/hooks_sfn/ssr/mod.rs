@@ -10,7 +10,7 @@ mod summary;
 
 pub use access::user_and_app;
 pub use check::run_check;
-pub use flash::{flash_key, form_page, Flash};
+pub use flash::{flash_key, form_page, open_secret, seal_secret, Flash};
 pub use form_values::form_of;
 pub use form_values::hook_of;
 pub use policy::policy;
