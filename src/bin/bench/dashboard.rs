@@ -60,6 +60,8 @@ pub async fn dashboard_run(args: &Args, base: &str, app_id: &str) -> Result<Page
         .map_err(|e| format!("HTTP client: {}", chain(&e)))?;
     let res = http
         .post(format!("{base}/_sfn/login"))
+        // as a browser posts the site's own form (others are refused as cross-site)
+        .header(reqwest::header::ORIGIN, base)
         .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
         .send()
         .await
