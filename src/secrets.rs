@@ -51,29 +51,23 @@ impl MasterKey {
         Ok(Self(XChaCha20Poly1305::new(&bytes.into())))
     }
 
-    /// The key given in the environment, else the key file in `data_dir`, else a new key
-    /// written to that file with permissions 0600.
-    pub fn load_or_create(
+    /// The key given in the environment, else the key file in `data_dir`, else `None` (there
+    /// is no key yet: the caller decides whether a new one may be made, see [`NewKey`]).
+    pub fn load(
         given: Option<&SecretString>,
         data_dir: &Path,
-    ) -> Result<Self, SecretsError> {
+    ) -> Result<Option<Self>, SecretsError> {
         if let Some(given) = given {
-            return Self::from_hex(given.expose_secret());
+            return Self::from_hex(given.expose_secret()).map(Some);
         }
-        let path = data_dir.join("master.key");
-        let io = |source| SecretsError::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let path = key_path(data_dir);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Self::from_hex(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; 32];
-                rand::rngs::OsRng.fill_bytes(&mut bytes);
-                write_private(&path, hex::encode(bytes).as_bytes()).map_err(io)?;
-                Ok(Self(XChaCha20Poly1305::new(&bytes.into())))
-            }
-            Err(e) => Err(io(e)),
+            Ok(text) => Self::from_hex(&text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(SecretsError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
         }
     }
 
@@ -118,6 +112,45 @@ impl MasterKey {
         String::from_utf8(plain)
             .map(SecretString::from)
             .map_err(|_| SecretsError::Open)
+    }
+}
+
+/// Where the master key file lives in a data directory.
+pub fn key_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("master.key")
+}
+
+/// A freshly generated master key, not yet written anywhere: it is kept (in
+/// `<data dir>/master.key`, mode 0600) only once the database turns out to be empty, so a lost
+/// key file is never silently replaced for a database whose secrets it sealed.
+pub struct NewKey {
+    key: MasterKey,
+    hex: SecretString,
+}
+
+impl NewKey {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let key = MasterKey(XChaCha20Poly1305::new(&bytes.into()));
+        let hex = SecretString::from(hex::encode(bytes));
+        bytes.fill(0);
+        Self { key, hex }
+    }
+
+    pub fn key(&self) -> &MasterKey {
+        &self.key
+    }
+
+    /// Writes the key to `<data_dir>/master.key` (mode 0600; never over an existing file).
+    pub fn save(&self, data_dir: &Path) -> Result<(), SecretsError> {
+        let path = key_path(data_dir);
+        write_private(&path, self.hex.expose_secret().as_bytes()).map_err(|source| {
+            SecretsError::Io {
+                path: path.display().to_string(),
+                source,
+            }
+        })
     }
 }
 
@@ -202,10 +235,14 @@ mod tests {
     #[test]
     fn key_file_is_created_private_and_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let k1 = MasterKey::load_or_create(None, dir.path()).unwrap();
-        let sealed = k1.seal("x", "a");
-        let k2 = MasterKey::load_or_create(None, dir.path()).unwrap();
+        assert!(MasterKey::load(None, dir.path()).unwrap().is_none());
+        let k1 = NewKey::generate();
+        k1.save(dir.path()).unwrap();
+        let sealed = k1.key().seal("x", "a");
+        let k2 = MasterKey::load(None, dir.path()).unwrap().unwrap();
         assert_eq!(k2.open(&sealed, "a").unwrap().expose_secret(), "x");
+        // a saved key is never overwritten
+        assert!(NewKey::generate().save(dir.path()).is_err());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -295,6 +295,23 @@ fn help_documents_every_setting_with_its_environment_variable() {
         assert!(help.contains(var), "{var} missing from:\n{help}");
     }
     assert!(help.contains("127.0.0.1:3000") && help.contains("./data"));
+    // and every variable `serve` reads is in the README's Configuration table
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = &readme[readme
+        .find("## Configuration")
+        .expect("a Configuration section")..];
+    let mut seen = 0;
+    for word in help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("HOOKRELAY_") {
+            seen += 1;
+            assert!(
+                table.contains(&format!("`{word}`")),
+                "{word} is not in the README's Configuration table"
+            );
+        }
+    }
+    assert!(seen >= 25, "{seen} variables in:\n{help}");
 }
 
 #[test]
@@ -323,6 +340,71 @@ fn a_master_key_that_does_not_open_the_database_is_refused_at_start() {
     }
     // the right key still works
     assert!(hookrelay(dir.path(), &["app", "list"]).status.success());
+}
+
+#[test]
+fn a_lost_master_key_is_refused_at_start_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hookrelay(dir.path(), &["app", "create", "--name", "Sealed"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key_file = dir.path().join("master.key");
+    let key = std::fs::read(&key_file).unwrap();
+    std::fs::remove_file(&key_file).unwrap();
+    for args in [
+        &["app", "list"][..],
+        &["serve", "--listen", "127.0.0.1:0"][..],
+    ] {
+        let out = hookrelay(dir.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let (line, stderr) = the_error_line(&out);
+        assert!(
+            line.contains("master key file")
+                && line.contains("master.key")
+                && line.contains("restore"),
+            "{stderr}"
+        );
+        // no new key was made for a database that holds secrets
+        assert!(!key_file.exists(), "{args:?} wrote a new key");
+    }
+    std::fs::write(&key_file, key).unwrap();
+    assert!(hookrelay(dir.path(), &["app", "list"]).status.success());
+}
+
+#[test]
+fn the_canary_catches_a_wrong_key_before_any_app_exists() {
+    // a database with users but no app yet: no app secret to try, the canary still tells
+    let dir = tempfile::tempdir().unwrap();
+    let out = hookrelay(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--password",
+            "correct horse battery",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+        .args(["user", "list"])
+        .env("HOOKRELAY_DATA_DIR", dir.path())
+        .env_remove("HOOKRELAY_DATABASE_URL")
+        .env("HOOKRELAY_MASTER_KEY", "cd".repeat(32))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let (line, stderr) = the_error_line(&out);
+    assert!(line.contains("master key does not open"), "{stderr}");
+    assert!(hookrelay(dir.path(), &["user", "list"]).status.success());
 }
 
 #[test]
