@@ -48,4 +48,12 @@ pub struct Args {
     /// Skip the SQS run (it is skipped anyway when AWS_ENDPOINT_URL is not set).
     #[arg(long)]
     pub skip_sqs: bool,
+    /// Finished deliveries (two days old, one event each) seeded for the retention run, which
+    /// measures POST /events at `--rate` while the server prunes them, beside the same load
+    /// without pruning; 0 skips the run.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub prune_rows: u64,
+    /// Run only the retention run (on a fresh app), none of the others.
+    #[arg(long)]
+    pub prune_only: bool,
 }

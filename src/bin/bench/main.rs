@@ -12,14 +12,19 @@
 //!    hour, which by then covers every delivery above) rendered on the server, from a number
 //!    of concurrent logged-in clients;
 //!
-//! then the server's peak RSS and its exit on SIGTERM, and prints a markdown summary.
-//! It uses no Hookrelay internals: only the CLI and the HTTP API.
+//! then the server's peak RSS and its exit on SIGTERM,
+//! 5. retention: POST /events latency while 1,000,000 finished deliveries are pruned, beside
+//!    the same load without pruning (on the same database, with that server stopped),
+//!
+//! and prints a markdown summary. It uses no Hookrelay internals — only the CLI and the HTTP
+//! API — but for seeding the retention run's rows (see `prune.rs`).
 
 mod api;
 mod cli;
 mod dashboard;
 mod events;
 mod latency;
+mod prune;
 mod report;
 mod server;
 mod sink;
@@ -82,6 +87,23 @@ async fn run(args: Args) -> Result<bool> {
     let creds = create_app(&args.bin, &dir.0)?;
     create_admin(&args.bin, &dir.0)?;
     let (sink, sink_url) = Sink::start(&creds.api_secret).await?;
+    let prune_target = prune::Target {
+        bin: &args.bin,
+        dir: &dir.0,
+        http: http.clone(),
+        creds: &creds,
+        sink_url: &sink_url,
+    };
+    if args.prune_only {
+        prune::prune_run(
+            &prune_target,
+            args.prune_rows,
+            args.rate,
+            args.latency_seconds,
+        )
+        .await?;
+        return Ok(true);
+    }
     let mut server = Server::start(&args.bin, &dir.0, &http).await?;
     eprintln!(
         "hookrelay (pid {}, {}) on {}, app {}, data in {}, webhook sink {sink_url}",
@@ -134,6 +156,21 @@ async fn run(args: Args) -> Result<bool> {
     if !exit.1 {
         eprintln!("last lines of the hookrelay log:\n{}", server.log_tail(30));
     }
+    let prune = if args.prune_rows > 0 {
+        let r = prune::prune_run(
+            &prune_target,
+            args.prune_rows,
+            args.rate,
+            args.latency_seconds,
+        )
+        .await;
+        if let Err(e) = &r {
+            eprintln!("retention run: {e}");
+        }
+        Some(r)
+    } else {
+        None
+    };
     let report = Report {
         posters: args.posters,
         sqs_senders: args.sqs_senders,
@@ -143,6 +180,7 @@ async fn run(args: Args) -> Result<bool> {
         pages,
         rss,
         exit,
+        prune,
         sink_requests: sink.requests.load(Ordering::Relaxed),
         bad_signature: sink.bad_signature.load(Ordering::Relaxed),
         unreadable: sink.unreadable.load(Ordering::Relaxed),

@@ -116,6 +116,16 @@ pub struct Server {
 
 impl Server {
     pub async fn start(bin: &Path, dir: &Path, http: &reqwest::Client) -> Result<Self> {
+        Self::start_with(bin, dir, http, &[]).await
+    }
+
+    /// [`Server::start`] with more environment variables (they win over the defaults).
+    pub async fn start_with(
+        bin: &Path,
+        dir: &Path,
+        http: &reqwest::Client,
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let port = free_port()?;
         let log = dir.join("hookrelay.log");
         let file = std::fs::File::create(&log)
@@ -134,6 +144,7 @@ impl Server {
             // the sink it delivers to listens on 127.0.0.1
             .env("HOOKRELAY_ALLOW_PRIVATE_TARGETS", "true")
             .env("HOOKRELAY_DATABASE_URL", crate::server::database_url())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(file)
             .stderr(file2)
@@ -172,6 +183,11 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The file the server logs to.
+    pub fn log_path(&self) -> PathBuf {
+        self.log.clone()
     }
 
     pub fn log_tail(&self, lines: usize) -> String {
