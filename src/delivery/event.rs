@@ -133,52 +133,223 @@ fn cid_of(map: &Map<String, Value>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Largest event, as posted: the largest message a destination takes (a Kinesis record,
+/// 1 MiB). An event is parsed into a JSON tree of its own, so this also bounds the memory one
+/// event can take while it is parsed (about 30 times its size for a list of tiny numbers).
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+/// Why a `POST /events` body was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("invalid JSON in the request body: {0}")]
+    Json(serde_json::Error),
+    #[error(transparent)]
+    Event(#[from] EventError),
+}
+
 /// Parses a `POST /events` body: one event, or `{"events": [...]}` with 1 to
 /// [`MAX_EVENTS_PER_CALL`] events. Event ids must be unique within the call.
-pub fn parse_batch(body: Value, now_rfc3339: &str) -> Result<Vec<Event>, EventError> {
-    let list = match body {
-        Value::Object(mut map) if !map.contains_key("type") && map.contains_key("events") => {
-            match map.remove("events") {
-                Some(Value::Array(list)) => list,
-                _ => return Err(err("events".into(), "must be an array of event objects")),
-            }
-        }
-        Value::Object(map) => {
-            return parse_event("event", Value::Object(map), now_rfc3339).map(|e| vec![e])
-        }
-        _ => {
+///
+/// Memory stays proportional to the body: the body is first checked and split without
+/// building anything (the list's items are borrowed slices of it), the 1,001st item is refused
+/// as soon as it is seen, and only then is each event, within [`MAX_EVENT_BYTES`], parsed on
+/// its own.
+pub fn parse_batch(body: &[u8], now_rfc3339: &str) -> Result<Vec<Event>, BatchError> {
+    parse_batch_counting(body, now_rfc3339, &std::cell::Cell::new(0))
+}
+
+/// [`parse_batch`], counting the list items visited in `visited`.
+fn parse_batch_counting(
+    body: &[u8],
+    now_rfc3339: &str,
+    visited: &std::cell::Cell<usize>,
+) -> Result<Vec<Event>, BatchError> {
+    let top: split::Top = match serde_json::from_slice(body) {
+        Ok(top) => top,
+        // valid JSON, but not an object
+        Err(e)
+            if e.classify() == serde_json::error::Category::Data
+                && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() =>
+        {
             return Err(err(
                 "body".into(),
                 "must be an event object or {\"events\": [...]}",
-            ))
+            )
+            .into())
         }
+        Err(e) => return Err(BatchError::Json(e)),
     };
+    let list = match top.events {
+        Some(list) if !top.has_type => list,
+        // one event: the body itself
+        _ => return Ok(vec![parse_raw("event", body, now_rfc3339)?]),
+    };
+    let list = split::items(list, visited)?;
     if list.is_empty() {
-        return Err(err("events".into(), "must contain at least one event"));
+        return Err(err("events".into(), "must contain at least one event").into());
     }
-    if list.len() > MAX_EVENTS_PER_CALL {
+    let mut seen = std::collections::HashSet::with_capacity(list.len());
+    let mut events = Vec::with_capacity(list.len());
+    for (i, raw) in list.into_iter().enumerate() {
+        let e = parse_raw(&format!("events[{i}]"), raw.get().as_bytes(), now_rfc3339)?;
+        if !seen.insert(e.id.clone()) {
+            return Err(err(
+                format!("events[{i}].id"),
+                format!("duplicate id {:?} in this call", e.id),
+            )
+            .into());
+        }
+        events.push(e);
+    }
+    Ok(events)
+}
+
+/// One event's JSON (already known to be valid), within [`MAX_EVENT_BYTES`].
+fn parse_raw(field: &str, json: &[u8], now_rfc3339: &str) -> Result<Event, EventError> {
+    if json.len() > MAX_EVENT_BYTES {
         return Err(err(
-            "events".into(),
+            field.to_string(),
             format!(
-                "at most {MAX_EVENTS_PER_CALL} events per call, got {}",
-                list.len()
+                "is {} bytes, over the limit of {MAX_EVENT_BYTES} bytes (1 MiB) per event",
+                json.len()
             ),
         ));
     }
-    let mut seen = std::collections::HashSet::with_capacity(list.len());
-    list.into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let e = parse_event(&format!("events[{i}]"), v, now_rfc3339)?;
-            if !seen.insert(e.id.clone()) {
-                return Err(err(
-                    format!("events[{i}].id"),
-                    format!("duplicate id {:?} in this call", e.id),
-                ));
+    let value = serde_json::from_slice(json)
+        .map_err(|e| err(field.to_string(), format!("invalid JSON: {e}")))?;
+    parse_event(field, value, now_rfc3339)
+}
+
+/// The body split without building anything: borrowed slices of the input.
+mod split {
+    use std::cell::Cell;
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde_json::value::RawValue;
+
+    use super::{err, EventError, MAX_EVENTS_PER_CALL};
+
+    /// The top-level object: whether it has `type`, and its `events` (the last one, as a JSON
+    /// object's duplicate keys are read).
+    pub struct Top<'a> {
+        pub has_type: bool,
+        pub events: Option<&'a RawValue>,
+    }
+
+    impl<'de> de::Deserialize<'de> for Top<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(TopVisitor)
+        }
+    }
+
+    struct TopVisitor;
+
+    impl<'de> Visitor<'de> for TopVisitor {
+        type Value = Top<'de>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an event object or {\"events\": [...]}")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<'de>, A::Error> {
+            let mut top = Top {
+                has_type: false,
+                events: None,
+            };
+            while let Some(key) = map.next_key::<Key>()? {
+                match key {
+                    Key::Type => {
+                        top.has_type = true;
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                    Key::Events => top.events = Some(map.next_value()?),
+                    Key::Other => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
             }
-            Ok(e)
-        })
-        .collect()
+            Ok(top)
+        }
+    }
+
+    enum Key {
+        Type,
+        Events,
+        Other,
+    }
+
+    impl<'de> de::Deserialize<'de> for Key {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_identifier(KeyVisitor)
+        }
+    }
+
+    struct KeyVisitor;
+
+    impl Visitor<'_> for KeyVisitor {
+        type Value = Key;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+
+        fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+            Ok(match key {
+                "type" => Key::Type,
+                "events" => Key::Events,
+                _ => Key::Other,
+            })
+        }
+    }
+
+    /// The items of the `events` list, refusing a list that is not one, and the
+    /// [`MAX_EVENTS_PER_CALL`]` + 1`th item as soon as it is seen (`visited` counts the items).
+    pub fn items<'a>(
+        list: &'a RawValue,
+        visited: &Cell<usize>,
+    ) -> Result<Vec<&'a RawValue>, EventError> {
+        let too_many = Cell::new(false);
+        let mut de = serde_json::Deserializer::from_str(list.get());
+        let visitor = ItemsVisitor {
+            visited,
+            too_many: &too_many,
+        };
+        match de.deserialize_seq(visitor) {
+            Ok(items) => Ok(items),
+            Err(_) if too_many.get() => Err(err(
+                "events".into(),
+                format!("at most {MAX_EVENTS_PER_CALL} events per call"),
+            )),
+            Err(_) => Err(err("events".into(), "must be an array of event objects")),
+        }
+    }
+
+    struct ItemsVisitor<'c> {
+        visited: &'c Cell<usize>,
+        too_many: &'c Cell<bool>,
+    }
+
+    impl<'de> Visitor<'de> for ItemsVisitor<'_> {
+        type Value = Vec<&'de RawValue>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of event objects")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                self.visited.set(self.visited.get() + 1);
+                if items.len() == MAX_EVENTS_PER_CALL {
+                    self.too_many.set(true);
+                    return Err(de::Error::custom("too many events"));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -244,26 +415,132 @@ mod tests {
             (json!([1]), "body"),
         ];
         for (body, field) in cases {
-            let e = parse_batch(body.clone(), NOW).unwrap_err();
+            let e = field_error(batch(&body));
             assert_eq!(e.field, field, "{body}");
         }
         let many = Value::Array((0..1001).map(|_| json!({"type": "t"})).collect());
-        let e = parse_batch(json!({ "events": many }), NOW).unwrap_err();
+        let e = field_error(batch(&json!({ "events": many })));
+        assert_eq!(e.field, "events");
         assert!(e.message.contains("at most 1000"), "{}", e.message);
+    }
+
+    fn batch(body: &Value) -> Result<Vec<Event>, BatchError> {
+        parse_batch(body.to_string().as_bytes(), NOW)
+    }
+
+    fn field_error(r: Result<Vec<Event>, BatchError>) -> EventError {
+        match r {
+            Err(BatchError::Event(e)) => e,
+            other => panic!("expected a field error, got {other:?}"),
+        }
     }
 
     #[test]
     fn one_event_or_a_list() {
-        assert_eq!(parse_batch(json!({"type": "t"}), NOW).unwrap().len(), 1);
-        let list = parse_batch(json!({"events": [{"type": "a"}, {"type": "b"}]}), NOW).unwrap();
+        assert_eq!(batch(&json!({"type": "t"})).unwrap().len(), 1);
+        let list = batch(&json!({"events": [{"type": "a"}, {"type": "b"}]})).unwrap();
         assert_eq!(
             list.iter()
                 .map(|e| e.event_type.as_str())
                 .collect::<Vec<_>>(),
             ["a", "b"]
         );
-        // an event that has both "type" and a payload field named "events" is one event
-        let one = parse_batch(json!({"type": "t", "events": [1]}), NOW).unwrap();
-        assert_eq!(one.len(), 1);
+        // an event that has both "type" and a payload field named "events" is one event,
+        // wherever the keys are
+        for body in [
+            json!({"type": "t", "events": [1]}),
+            r#"{"events": [1, 2], "type": "t"}"#.parse().unwrap(),
+        ] {
+            let one = batch(&body).unwrap();
+            assert_eq!(one.len(), 1);
+            let stored: Value = serde_json::from_str(&one[0].json).unwrap();
+            assert!(stored["events"].is_array());
+        }
+    }
+
+    #[test]
+    fn stores_each_event_as_parsing_its_value_did() {
+        let body = r#"{ "events": [
+            {"type": "message.new", "id": "a", "z": {"b": 1, "a": [1.0, 2e3, "\u0041"]}},
+            {"type": "t", "cid": "x:y", "created_at": null}
+        ] }"#;
+        let events = parse_batch(body.as_bytes(), NOW).unwrap();
+        let list: Value = serde_json::from_str(body).unwrap();
+        for (i, e) in events.iter().enumerate() {
+            let before = parse_event("e", list["events"][i].clone(), NOW).unwrap();
+            if i == 0 {
+                assert_eq!(e, &before);
+            } else {
+                // a generated id differs; all else is the same
+                assert_eq!(
+                    e.json.replace(&e.id, ""),
+                    before.json.replace(&before.id, "")
+                );
+                assert_eq!(e.cid.as_deref(), Some("x:y"));
+            }
+        }
+        let one = parse_batch(br#"{"type": "t", "id": "i", "b": 2, "a": 1}"#, NOW).unwrap();
+        assert_eq!(
+            &*one[0].json,
+            r#"{"a":1,"b":2,"created_at":"2026-11-23T10:00:00Z","id":"i","type":"t"}"#
+        );
+    }
+
+    #[test]
+    fn refuses_bad_json_and_not_objects() {
+        for body in [&b"{"[..], b"", b"{\"events\": [1,]}", b"[1,}", b"{} x"] {
+            assert!(
+                matches!(parse_batch(body, NOW), Err(BatchError::Json(_))),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        for body in [&b"[1]"[..], b"3", b"\"x\"", b"null"] {
+            assert_eq!(field_error(parse_batch(body, NOW)).field, "body");
+        }
+    }
+
+    #[test]
+    fn stops_at_the_1001st_event_without_reading_further() {
+        // the 14 MB body of tiny numbers that once cost 425 MB: refused after 1,001 items
+        let mut body = String::from(r#"{"events":["#);
+        for i in 0..7_000_000 {
+            body.push_str(if i == 0 { "0" } else { ",0" });
+        }
+        body.push_str("]}");
+        assert!(body.len() > 14_000_000);
+        let visited = std::cell::Cell::new(0);
+        let e = match parse_batch_counting(body.as_bytes(), NOW, &visited) {
+            Err(BatchError::Event(e)) => e,
+            other => panic!("expected the count error, got {other:?}"),
+        };
+        assert_eq!(e.field, "events");
+        assert!(e.message.contains("at most 1000"), "{}", e.message);
+        assert_eq!(visited.get(), MAX_EVENTS_PER_CALL + 1);
+        // exactly the limit is fine
+        let list = vec![json!({"type": "t"}); MAX_EVENTS_PER_CALL];
+        let visited = std::cell::Cell::new(0);
+        let ok = parse_batch_counting(
+            json!({ "events": list }).to_string().as_bytes(),
+            NOW,
+            &visited,
+        );
+        assert_eq!(ok.unwrap().len(), MAX_EVENTS_PER_CALL);
+        assert_eq!(visited.get(), MAX_EVENTS_PER_CALL);
+    }
+
+    #[test]
+    fn refuses_an_event_over_the_size_cap_before_parsing_it() {
+        let big = "x".repeat(MAX_EVENT_BYTES);
+        let e = field_error(batch(
+            &json!({"events": [{"type": "t"}, {"type": "t", "big": big}]}),
+        ));
+        assert_eq!(e.field, "events[1]");
+        assert!(e.message.contains("over the limit"), "{}", e.message);
+        let e = field_error(batch(&json!({"type": "t", "big": big})));
+        assert_eq!(e.field, "event");
+        // just under the cap is accepted
+        let fits = "x".repeat(MAX_EVENT_BYTES - 100);
+        assert_eq!(batch(&json!({"type": "t", "big": fits})).unwrap().len(), 1);
     }
 }

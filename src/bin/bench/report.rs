@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::dashboard::PageResult;
 use crate::latency::LatencyResult;
+use crate::prune::PruneResult;
 use crate::sqs::SqsResult;
 use crate::webhook::WebhookResult;
 
@@ -66,6 +67,8 @@ pub struct Report {
     pub pages: PageResult,
     pub rss: Option<u64>,
     pub exit: (String, bool),
+    /// The retention run, unless skipped (`--prune-rows 0`).
+    pub prune: Option<std::result::Result<PruneResult, String>>,
     pub sink_requests: u64,
     pub bad_signature: u64,
     pub unreadable: u64,
@@ -78,6 +81,9 @@ fn verdict(met: bool) -> &'static str {
         "missed"
     }
 }
+
+/// The server's memory budget under this benchmark (issue 17), in MiB.
+const RSS_BUDGET_MB: f64 = 64.0;
 
 pub fn print_summary(r: &Report) -> bool {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -188,13 +194,51 @@ pub fn print_summary(r: &Report) -> bool {
             "—".into(),
         ));
     }
+    targets += 1;
+    let rss_mb = r.rss.map(|b| b as f64 / 1_048_576.0);
+    let rss_ok = rss_mb.is_some_and(|mb| mb <= RSS_BUDGET_MB);
+    met += usize::from(rss_ok);
     rows.push((
         "peak RSS of hookrelay (VmHWM)".into(),
-        r.rss.map_or("unknown".into(), |b| {
-            format!("{:.1} MB", b as f64 / 1_048_576.0)
+        rss_mb.map_or("unknown".into(), |mb| {
+            format!("{mb:.1} MB (budget {RSS_BUDGET_MB:.0} MB)")
         }),
-        "—".into(),
+        format!("≤ {RSS_BUDGET_MB:.0} MB ({})", verdict(rss_ok)),
     ));
+    let prune_ok = match &r.prune {
+        None => true,
+        Some(Ok(pr)) => {
+            rows.push((
+                format!(
+                    "POST /events (1 event) at {}/s while pruning {} deliveries, p50 / p99",
+                    thousands(f64::from(pr.rate)),
+                    thousands(pr.rows as f64)
+                ),
+                p50_p99(&pr.during),
+                "—".into(),
+            ));
+            rows.push((
+                "… the same load without pruning, p50 / p99".into(),
+                p50_p99(&pr.without),
+                "—".into(),
+            ));
+            rows.push((
+                format!("prune of {} finished deliveries", thousands(pr.rows as f64)),
+                pr.pruned
+                    .map_or("unknown".into(), |l| format!("{:.1} s", l.seconds)),
+                "—".into(),
+            ));
+            true
+        }
+        Some(Err(e)) => {
+            rows.push((
+                "retention run (POST /events while pruning)".into(),
+                format!("failed: {e}"),
+                "—".into(),
+            ));
+            false
+        }
+    };
     let missing = w.missing + l.missing;
     let duplicates = w.duplicates + l.duplicates;
     rows.push((
@@ -231,5 +275,5 @@ pub fn print_summary(r: &Report) -> bool {
             r.sink_requests, r.bad_signature, r.unreadable
         );
     }
-    missing == 0 && r.exit.1 && r.bad_signature == 0 && r.unreadable == 0
+    missing == 0 && r.exit.1 && prune_ok && r.bad_signature == 0 && r.unreadable == 0
 }

@@ -69,7 +69,12 @@ impl Sqlite {
                 sep.push_bind(id.0);
             }
             q.push(")");
-            total += q.build().execute(&self.pool).await?.rows_affected();
+            total += q
+                .build()
+                .persistent(chunk.len() == CHUNK)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         }
         Ok(total)
     }
