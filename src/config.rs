@@ -122,6 +122,33 @@ pub struct ServeOpts {
     /// any; see the README's threat model].
     #[arg(long, env = "HOOKRELAY_RESOURCE_AUTH_ALLOW", value_delimiter = ',')]
     pub resource_auth_allow: Vec<String>,
+    /// A bearer token `/metrics` asks for (`Authorization: Bearer <token>`) [default: none,
+    /// `/metrics` answers anyone who reaches it].
+    #[arg(long, env = "HOOKRELAY_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<secrecy::SecretString>,
+    /// Serve `/metrics` on this address of its own (a private interface, say) instead of on
+    /// `--listen`.
+    #[arg(long, env = "HOOKRELAY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// How long a client may take to send a request's headers; one that trickles them is
+    /// disconnected (slow-loris).
+    #[arg(long, env = "HOOKRELAY_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// How long a request's body may take to arrive, from the first wait for it: `POST
+    /// /events` answers 408 after it, other requests are refused or closed.
+    #[arg(long, env = "HOOKRELAY_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+    /// At shutdown (SIGTERM, Ctrl-C), how long the requests and deliveries in flight get to
+    /// finish before the process exits anyway (deliveries get at most 10 s of it; unfinished
+    /// ones are sent again later).
+    #[arg(long, env = "HOOKRELAY_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// Memory `POST /events` bodies may hold at once (`32MB`, `1GB`), counted from their
+    /// Content-Length while they are read, parsed and stored: beyond it a request waits up to
+    /// 5 s for room, then gets 503 with `Retry-After`. At least the largest body (16 MiB) is
+    /// always let in, one at a time.
+    #[arg(long, env = "HOOKRELAY_EVENTS_MEMORY", default_value = "32MB", value_parser = parse_size)]
+    pub events_memory: u64,
     #[command(flatten)]
     pub delivery: DeliveryOpts,
 }
@@ -161,9 +188,43 @@ pub struct DeliveryOpts {
     /// wait (without using up attempts) for a cool-down of 5 s, doubling up to 5 min.
     #[arg(long, env = "HOOKRELAY_BREAKER_THRESHOLD", default_value_t = 5)]
     pub breaker_threshold: u32,
+    /// How long a delivery may stay pending (retrying, or held while its hook's circuit
+    /// breaker is open) before it fails with the reason "expired" [default: the longest the
+    /// schedule's attempts can take: its total plus, per attempt, a send timeout and a poll
+    /// interval; 39 h 44 min 12 s with the default settings].
+    #[arg(long, env = "HOOKRELAY_MAX_DELIVERY_AGE", value_parser = parse_duration)]
+    pub max_delivery_age: Option<Duration>,
+    /// Most pending deliveries one app may have: beyond it `POST /events` answers 429 with
+    /// `Retry-After` (the app's events are refused, never lost). Checked against a count at
+    /// most a second old (`0`: no limit).
+    #[arg(
+        long,
+        env = "HOOKRELAY_MAX_PENDING_PER_APP",
+        default_value_t = 1_000_000
+    )]
+    pub max_pending_per_app: u64,
+    /// Free space the SQLite database's disk must keep (`500MB`, `2GB`): below it `POST
+    /// /events` answers 503 with `Retry-After` until space is freed (`0`: no floor).
+    #[arg(long, env = "HOOKRELAY_MIN_FREE_DISK", default_value = "128MB", value_parser = parse_size)]
+    pub min_free_disk: u64,
     /// How long finished deliveries (and their events) are kept for the delivery log.
     #[arg(long, env = "HOOKRELAY_RETENTION", default_value = "7d", value_parser = parse_duration)]
     pub retention: Duration,
+    /// How often retention runs (the first run is at start). It deletes in small batches,
+    /// letting other writes in between, so ingest never waits for a whole prune.
+    #[arg(long, env = "HOOKRELAY_PRUNE_EVERY", default_value = "10m", value_parser = parse_duration)]
+    pub prune_every: Duration,
+}
+
+impl DeliveryOpts {
+    /// See `--max-delivery-age`.
+    pub fn max_delivery_age(&self) -> Duration {
+        self.max_delivery_age.unwrap_or_else(|| {
+            let attempts = u32::try_from(self.retry_schedule.0.len() + 1).unwrap_or(u32::MAX);
+            self.retry_schedule.0.iter().sum::<Duration>()
+                + (self.send_timeout + self.poll_interval) * attempts
+        })
+    }
 }
 
 impl Default for DeliveryOpts {
@@ -200,6 +261,29 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
     };
     Ok(Duration::from_millis(ms))
+}
+
+/// Parses `0`, `512KB`, `128MB`, `2GB` (decimal units) into bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size such as 500MB or 2GB"))?;
+    let factor: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {s:?}: use B, KB, MB, GB or TB"
+            ))
+        }
+    };
+    Ok(n.saturating_mul(factor))
 }
 
 /// Parses a comma-separated list of durations (at least one).

@@ -30,7 +30,11 @@ pub mod delivery;
 #[cfg(feature = "ssr")]
 pub mod egress;
 #[cfg(feature = "ssr")]
+pub mod http_server;
+#[cfg(feature = "ssr")]
 pub mod limits;
+#[cfg(feature = "ssr")]
+pub mod ops;
 #[cfg(feature = "ssr")]
 pub mod secrets;
 #[cfg(feature = "ssr")]

@@ -10,7 +10,6 @@ use axum::extract::{FromRef, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use axum::Router;
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -20,7 +19,8 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use crate::auth::LoginGuard;
 use crate::config::{AwsSettings, GlobalOpts, ServeOpts};
-use crate::secrets::{MasterKey, SecretsError};
+use crate::secrets::{MasterKey, NewKey, SecretsError};
+use crate::store::meta::KeyCheck;
 use crate::store::{redact_url, Store, StoreError};
 use crate::ui::{shell, App};
 
@@ -61,6 +61,8 @@ pub struct AppState {
     pub users: Arc<crate::store::UserCache>,
     /// The hook lists the dashboard shows, kept per app while its hooks do not change.
     pub hook_lists: Arc<crate::hooks::store::MaskedLists>,
+    /// `--events-memory`: room for `POST /events` bodies in flight.
+    pub events_memory: Arc<crate::api::events_memory::EventsMemory>,
 }
 
 impl AppState {
@@ -89,8 +91,10 @@ pub enum StartError {
     },
     #[error("cannot open the database {url}: {source}")]
     Database { url: String, source: StoreError },
-    #[error("the master key does not open this database's secrets ({0}); start with the key the database was created with (HOOKRELAY_MASTER_KEY or <data-dir>/master.key)")]
-    WrongKey(StoreError),
+    #[error("the master key does not open this database's secrets: start with the key the database was created with (HOOKRELAY_MASTER_KEY or <data-dir>/master.key)")]
+    WrongKey,
+    #[error("the master key file {} is missing, and this database holds secrets sealed with it: restore the file (or set HOOKRELAY_MASTER_KEY to the key); a new key cannot open them", .0.display())]
+    MissingKey(PathBuf),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -113,7 +117,14 @@ pub async fn open(global: &GlobalOpts) -> Result<Store, StartError> {
         source,
     })?;
     let given = global.master_key.clone().map(SecretString::from);
-    let key = MasterKey::load_or_create(given.as_ref(), &global.data_dir)?;
+    let loaded = MasterKey::load(given.as_ref(), &global.data_dir)?;
+    // a new key is kept only if the database turns out to hold nothing sealed
+    let fresh = loaded.is_none().then(NewKey::generate);
+    let key = match (&loaded, &fresh) {
+        (Some(key), _) => key.clone(),
+        (None, Some(new)) => new.key().clone(),
+        (None, None) => unreachable!("a key was loaded or generated"),
+    };
     let url = global.database_url();
     let store = Store::connect(&url, key)
         .await
@@ -121,7 +132,29 @@ pub async fn open(global: &GlobalOpts) -> Result<Store, StartError> {
             url: redact_url(&url),
             source,
         })?;
-    verify_key(&store).await?;
+    let key_file = crate::secrets::key_path(&global.data_dir);
+    match store.check_key().await? {
+        KeyCheck::Opens => {}
+        KeyCheck::Refused if fresh.is_some() => return Err(StartError::MissingKey(key_file)),
+        KeyCheck::Refused => return Err(StartError::WrongKey),
+        KeyCheck::Unsealed => {
+            if store.holds_secrets().await? {
+                // a database from before the canary: its first app's secret tells
+                if fresh.is_some() {
+                    return Err(StartError::MissingKey(key_file));
+                }
+                verify_key(&store).await?;
+            }
+            if let Some(new) = &fresh {
+                new.save(&global.data_dir)?;
+            }
+            match store.seal_key_canary().await? {
+                KeyCheck::Opens => {}
+                // another process sealed it first, with another key
+                _ => return Err(StartError::WrongKey),
+            }
+        }
+    }
     Ok(store)
 }
 
@@ -168,14 +201,14 @@ fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-/// Refuses a master key that does not open the secrets already in the database (several
-/// instances must share one key): opens the first app's sealed secret, if there is an app.
+/// Refuses a master key that does not open the secrets of a database from before the canary:
+/// opens its first app's sealed secret.
 async fn verify_key(store: &Store) -> Result<(), StartError> {
     let apps = store.apps().await?;
     if let Some(app) = apps.first() {
         match store.app_secret(app.id).await {
             Ok(_) => {}
-            Err(e @ StoreError::Secrets(_)) => return Err(StartError::WrongKey(e)),
+            Err(StoreError::Secrets(_)) => return Err(StartError::WrongKey),
             Err(e) => return Err(e.into()),
         }
     }
@@ -246,6 +279,9 @@ pub async fn application(
         aws_principal: opts.aws_principal.clone().filter(|p| !p.trim().is_empty()),
         users: Arc::new(crate::store::UserCache::new(opts.session_cache)),
         hook_lists: Arc::default(),
+        events_memory: Arc::new(crate::api::events_memory::EventsMemory::new(
+            opts.events_memory,
+        )),
     };
 
     let session_store = db.session_store(opts.session_cache).await?;
@@ -258,9 +294,6 @@ pub async fn application(
 
     let routes = generate_route_list(App);
     let app = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .merge(crate::api::router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
@@ -272,7 +305,11 @@ pub async fn application(
         .layer(sessions)
         .layer(middleware::from_fn(crate::web_guard::security_headers))
         .layer(middleware::map_request(add_request_cache))
-        .with_state(state);
+        .with_state(state.clone())
+        .merge(crate::ops::router(
+            ops_state(&state, opts),
+            opts.metrics_listen.is_none(),
+        ));
     // `//app` (an SDK base URL with a trailing slash) is `/app`: collapse slashes before routing.
     let app = Router::new().fallback_service(
         tower::ServiceBuilder::new()
@@ -280,6 +317,15 @@ pub async fn application(
             .service(app),
     );
     Ok((app, engine_handle))
+}
+
+/// What the operator's endpoints need (see [`crate::ops`]).
+fn ops_state(state: &AppState, opts: &ServeOpts) -> crate::ops::Ops {
+    crate::ops::Ops::new(
+        state.db.clone(),
+        state.engine.clone(),
+        opts.metrics_token.as_ref(),
+    )
 }
 
 fn collapse_slashes(mut req: Request) -> Request {
@@ -319,16 +365,31 @@ pub async fn serve(global: &GlobalOpts, opts: &ServeOpts) -> Result<(), StartErr
     let (app, engine) = application(db.clone(), opts, addr).await?;
     tracing::info!(%addr, database = %redact_url(&global.database_url()), "hookrelay started");
     println!("Hookrelay is running: dashboard at http://{addr}/  (Ctrl-C to stop)");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(StartError::Serve)?;
+    if let Some(metrics_addr) = opts.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: metrics_addr,
+                source,
+            })?;
+        let ops = crate::ops::Ops::new(db.clone(), engine.clone(), opts.metrics_token.as_ref());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, crate::ops::metrics_router(ops)).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+        tracing::info!(addr = %metrics_addr, "metrics served on their own address");
+    }
+    // the requests in flight finish within --shutdown-timeout; what is left of it goes to the
+    // deliveries (at most SHUTDOWN_GRACE) and closing the database
+    let deadline =
+        crate::http_server::serve_on(listener, app, opts.into(), shutdown_signal()).await;
     // no new events arrive now; let the sends under way finish, give the rest back
-    engine.shutdown(SHUTDOWN_GRACE).await;
-    db.close().await;
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    engine.shutdown(SHUTDOWN_GRACE.min(left)).await;
+    if tokio::time::timeout_at(deadline, db.close()).await.is_err() {
+        tracing::warn!("the database was not closed by the shutdown deadline");
+    }
     tracing::info!("hookrelay stopped");
     Ok(())
 }
@@ -350,36 +411,6 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
-}
-
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-/// Prometheus metrics: delivery counters of this process and the backlog per app.
-async fn metrics(State(state): State<AppState>) -> Response {
-    let backlog = match state.db.backlog().await {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the backlog for /metrics");
-            Vec::new()
-        }
-    };
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.engine.metrics().render(&backlog),
-    )
-        .into_response()
-}
-
-async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
-    }
 }
 
 /// Gives each request its own cache of the dashboard's per-request lookups.

@@ -33,6 +33,9 @@ pub struct Accepted {
 pub enum IngestError {
     #[error("Hookrelay is shutting down")]
     Stopping,
+    /// The app's backlog or the disk is over its limit (see [`super::admission`]).
+    #[error(transparent)]
+    Refused(#[from] super::admission::Refusal),
     /// The group commit failed; every caller in the group gets this (the cause is logged once).
     #[error("the events could not be stored: {0}")]
     Store(Arc<StoreError>),

@@ -31,6 +31,8 @@ pub struct Metrics {
     pub events_accepted: AtomicU64,
     pub ingest_commits: AtomicU64,
     pub outcome_commits: AtomicU64,
+    /// Deliveries failed because they passed `--max-delivery-age` (also counted as failed).
+    pub deliveries_expired: AtomicU64,
     deliveries: [[AtomicU64; 4]; HookType::DELIVERING.len()],
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
@@ -98,6 +100,11 @@ impl Metrics {
                 );
             }
         }
+        let _ = writeln!(
+            out,
+            "# HELP hookrelay_deliveries_expired_total Deliveries failed for passing --max-delivery-age (also in the failed outcomes).\n# TYPE hookrelay_deliveries_expired_total counter\nhookrelay_deliveries_expired_total {}",
+            self.deliveries_expired.load(Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP hookrelay_delivery_latency_seconds Time from accepting an event to delivering it.\n# TYPE hookrelay_delivery_latency_seconds histogram"

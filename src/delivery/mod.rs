@@ -1,6 +1,7 @@
 //! Delivery: ingest → outbox → dispatcher → destinations.
 //!
 //! - [`event`]: an accepted event, parsed at the edge.
+//! - [`admission`]: the per-app backlog cap and the disk floor ingest checks first.
 //! - [`ingest`]: group commit of events and their deliveries (the transactional outbox).
 //! - [`fanout`]: which hooks an event goes to.
 //! - [`dispatch`]: claims, batches, sends, retries with backoff and jitter, circuit breakers,
@@ -9,6 +10,7 @@
 //! - [`registry`]: the hooks of each app, built into destinations.
 //! - [`metrics`]: counters for `GET /metrics`.
 
+pub mod admission;
 pub mod destinations;
 pub mod dispatch;
 pub mod event;
@@ -29,6 +31,7 @@ pub use ingest::{Accepted, IngestError};
 
 /// The running delivery engine of this process.
 pub struct Engine {
+    admission: Arc<admission::Admission>,
     ingest: ingest::Ingest,
     dispatcher: Arc<dispatch::Dispatcher>,
     metrics: Arc<metrics::Metrics>,
@@ -38,10 +41,20 @@ impl Engine {
     /// Starts ingest and dispatch over `db`.
     pub fn start(db: Store, opts: DeliveryOpts, settings: registry::Settings) -> Arc<Self> {
         let metrics = Arc::new(metrics::Metrics::default());
+        let admission = Arc::new(admission::Admission::new(
+            opts.max_pending_per_app,
+            opts.min_free_disk,
+            db.disk_path(),
+        ));
+        tokio::spawn(admission::Admission::refresh_loop(
+            Arc::downgrade(&admission),
+            db.clone(),
+        ));
         let registry = registry::Registry::new(db.clone(), settings);
         let dispatcher = dispatch::Dispatcher::start(db.clone(), registry, metrics.clone(), opts);
         let ingest = ingest::Ingest::start(db, dispatcher.clone(), metrics.clone());
         Arc::new(Self {
+            admission,
             ingest,
             dispatcher,
             metrics,
@@ -54,7 +67,16 @@ impl Engine {
         app_id: AppId,
         events: Vec<Event>,
     ) -> Result<Vec<Accepted>, IngestError> {
-        self.ingest.accept(app_id, events).await
+        self.admission.admit(app_id)?;
+        let accepted = self.ingest.accept(app_id, events).await?;
+        self.admission
+            .added(app_id, accepted.iter().map(|a| a.deliveries).sum());
+        Ok(accepted)
+    }
+
+    /// Pending deliveries per app, as last counted (at most a second or so ago).
+    pub fn backlog(&self) -> Arc<Vec<crate::store::stats::Backlog>> {
+        self.admission.backlog()
     }
 
     /// Looks for due deliveries now, here and in the other processes sharing the database

@@ -11,6 +11,7 @@
 //! | [`retention`] | pruning finished deliveries and their events |
 //! | [`hooks`] | an app's hooks and legacy settings: read, and change in one transaction ([`HookChange`]) |
 //! | [`apps`], [`users`], [`sessions`] | apps and their secrets, dashboard users, dashboard sessions |
+//! | [`meta`] | the master-key canary |
 //!
 //! Rows come back as named structs of `crate::domain` types (typed ids, [`Millis`],
 //! [`HookType`](crate::domain::HookType), [`DeliveryStatus`](crate::domain::DeliveryStatus)),
@@ -29,6 +30,7 @@
 pub mod apps;
 pub mod hooks;
 pub mod log;
+pub mod meta;
 pub mod notify;
 pub mod outbox;
 pub mod retention;
@@ -116,6 +118,15 @@ impl Store {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
         Ok(Self { backend, key })
+    }
+
+    /// The directory of the database file, whose disk's free space ingest watches (SQLite);
+    /// `None` on PostgreSQL, whose disk is the server's.
+    pub fn disk_path(&self) -> Option<std::path::PathBuf> {
+        match &self.backend {
+            Backend::Sqlite(b) => Some(b.directory()),
+            Backend::Postgres(_) => None,
+        }
     }
 
     /// Is the database answering?

@@ -101,15 +101,21 @@ impl TestApp {
     /// Like [`TestApp::spawn`] with other server settings (delivery timings, say); the site
     /// root is always the temporary directory's.
     pub async fn spawn_with(opts: ServeOpts) -> Self {
+        Self::spawn_on(None, opts).await
+    }
+
+    /// Like [`TestApp::spawn_with`], with the database at `database_url` when given (else a
+    /// fresh one on the suite's backend).
+    pub async fn spawn_on(database_url: Option<String>, opts: ServeOpts) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let pg = if on_postgres() {
+        let pg = if on_postgres() && database_url.is_none() {
             Some(PgDatabase::create("hr_it").await)
         } else {
             None
         };
         let global = GlobalOpts {
             data_dir: dir.path().to_path_buf(),
-            database_url: pg.as_ref().map(|p| p.url.clone()),
+            database_url: database_url.or_else(|| pg.as_ref().map(|p| p.url.clone())),
             master_key: None,
             log: "warn".into(),
         };
@@ -125,13 +131,10 @@ impl TestApp {
         let app = server::router(db.clone(), &opts, addr)
             .await
             .expect("router");
+        // served as `serve` serves it: with its header, body and shutdown deadlines
+        let deadlines = hookrelay::http_server::Deadlines::from(&opts);
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-            .expect("serve")
+            hookrelay::http_server::serve_on(listener, app, deadlines, std::future::pending()).await
         });
         Self { addr, db, dir, pg }
     }

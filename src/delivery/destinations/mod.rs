@@ -269,9 +269,17 @@ pub fn all_failed(items: &[Encoded<'_>], permanent: bool, why: &str) -> Vec<(usi
         .collect()
 }
 
-/// The group of an item in a FIFO queue or topic: its channel, else its type.
-pub fn message_group(event: &Event) -> &str {
-    event.cid.as_deref().unwrap_or(&event.event_type)
+/// The group of an item in a FIFO queue or topic: its channel, else its type. SQS and SNS
+/// take at most 128 printable ASCII characters; a longer (or non-ASCII) one becomes the hex
+/// SHA-256 of it, so one channel still maps to one group and its order holds.
+pub fn message_group(event: &Event) -> std::borrow::Cow<'_, str> {
+    let group = event.cid.as_deref().unwrap_or(&event.event_type);
+    if group.len() <= 128 && group.chars().all(|c| c.is_ascii_graphic()) {
+        std::borrow::Cow::Borrowed(group)
+    } else {
+        use sha2::{Digest, Sha256};
+        std::borrow::Cow::Owned(hex::encode(Sha256::digest(group.as_bytes())))
+    }
 }
 
 /// Runs the futures concurrently; results in order.
@@ -329,6 +337,29 @@ mod tests {
             i
         });
         assert_eq!(join_all(futs).await, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn long_or_odd_fifo_groups_are_hashed_to_one_group_per_channel() {
+        let event = |cid: &str| Event {
+            id: "e".into(),
+            event_type: "message.new".into(),
+            cid: Some(cid.into()),
+            json: "{}".into(),
+        };
+        assert_eq!(
+            message_group(&event("messaging:general")),
+            "messaging:general"
+        );
+        let long = format!("messaging:{}", "x".repeat(200));
+        let (a, b) = (event(&long), event(&long));
+        let group = message_group(&a);
+        assert_eq!(group.len(), 64);
+        assert!(group.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(group, message_group(&b));
+        assert_ne!(group, message_group(&event(&format!("{long}y"))));
+        assert_eq!(message_group(&event("messaging:café")).len(), 64);
+        assert_eq!(message_group(&event(&"a".repeat(128))), "a".repeat(128));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The completer: records outcomes in the outbox, all those waiting in one transaction, then
+//! The completer: applies the deliveries' age limit ([`expire`]), records outcomes in the outbox, all those waiting in one transaction, then
 //! counts them in the metrics, frees their room in memory and wakes the claimer when some are
 //! due again later.
 
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::retry::expire;
 use super::Dispatcher;
 use crate::domain::{Finish, Millis, Outcome};
 
@@ -21,6 +22,15 @@ impl Dispatcher {
                 }
             }
             let now = Millis::now();
+            // a wait past a delivery's age limit is cut to it; past the limit, it has expired
+            let max_age = self.opts.max_delivery_age();
+            for d in &mut batch {
+                if expire(&mut d.finish, d.accepted_at, max_age, now) {
+                    self.metrics
+                        .deliveries_expired
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
             self.metrics
                 .outcome_commits
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

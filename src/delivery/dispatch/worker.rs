@@ -92,7 +92,25 @@ impl Dispatcher {
                     break;
                 }
                 let n = queue.len().min(limits.max_batch.max(1));
-                let batch: Vec<Routed> = queue.drain(..n).collect();
+                let mut batch: Vec<Routed> = queue.drain(..n).collect();
+                // tried before and past their age limit (claimed late): not sent again; the
+                // completer fails them. A delivery never tried (a redelivery, say) gets its try.
+                let now_ms = Millis::now();
+                let max_age = self.opts.max_delivery_age();
+                let late = |r: &Routed| r.attempts > 0 && now_ms >= r.accepted_at.plus(max_age);
+                if batch.iter().any(late) {
+                    let (late, fresh): (Vec<Routed>, Vec<Routed>) =
+                        batch.into_iter().partition(late);
+                    let _ = self.done_tx.send(
+                        late.iter()
+                            .map(|r| done(r, Finish::Postpone { next_at: now_ms }))
+                            .collect(),
+                    );
+                    batch = fresh;
+                    if batch.is_empty() {
+                        continue;
+                    }
+                }
                 let destination = destination.clone();
                 let held = batch.clone();
                 let task = sending.spawn(async move {

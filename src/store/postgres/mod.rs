@@ -10,6 +10,7 @@
 pub mod apps;
 pub mod hooks;
 pub mod log;
+pub mod meta;
 pub mod notify;
 pub mod outbox;
 pub mod retention;

@@ -3,6 +3,7 @@
 pub mod apps;
 pub mod hooks;
 pub mod log;
+pub mod meta;
 pub mod outbox;
 pub mod retention;
 pub mod stats;
@@ -17,11 +18,17 @@ use sqlx::SqlitePool;
 
 use super::StoreError;
 
-/// Rows per multi-row statement (SQLite allows 32,766 bound parameters).
+/// Rows per multi-row statement (SQLite allows 32,766 bound parameters). Such a statement is
+/// kept prepared (each connection caches up to 100) only in its full-chunk shape: the
+/// remainders have a new shape nearly every time, and a prepared statement of hundreds of rows
+/// takes hundreds of KB, so caching them held tens of MB.
 pub const CHUNK: usize = 400;
 
 /// Most connections in the pool.
 const MAX_CONNECTIONS: u32 = 8;
+
+/// Page cache per connection, in KiB (the OS caches the file too).
+const CACHE_KIB: u32 = 512;
 
 /// How long a statement waits for SQLite's write lock, and a caller for a connection.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -46,7 +53,9 @@ impl Sqlite {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // each connection's page cache: SQLite's default is 2 MB, 16 MB for the pool
+            .pragma("cache_size", format!("-{CACHE_KIB}"));
         // An embedded database cannot drop a connection the way a server can, so the pool does
         // not ping each one before handing it out: that would be a second round trip to the
         // connection's thread for every query.
@@ -68,6 +77,16 @@ impl Sqlite {
         self.gate.clone().lock_owned().await
     }
 
+    /// The directory holding the database file.
+    pub fn directory(&self) -> std::path::PathBuf {
+        let options = self.pool.connect_options();
+        let file = options.get_filename();
+        match file.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -75,6 +94,21 @@ impl Sqlite {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A pooled connection that may be at `synchronous=NORMAL`: unless taken back out (after
+/// `FULL` is restored), dropping it closes the connection rather than return it to the pool,
+/// so no later ingest commit can run on it unflushed (an error, a panic or a cancelled call
+/// all end here).
+pub struct Relaxed(pub Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+
+impl Drop for Relaxed {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            // detached from the pool, the connection closes as it drops
+            drop(conn.detach());
+        }
     }
 }
 

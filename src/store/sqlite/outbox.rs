@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Sqlite as Db, Transaction};
 
-use super::{Sqlite, CHUNK};
+use super::{Relaxed, Sqlite, CHUNK};
 use crate::domain::{AppId, DeliveryId, Finish, HookId, Millis, Outcome};
 use crate::store::outbox::{Claimed, Created, Lease, NewDelivery, NewEvent, StoredEvent};
 use crate::store::rows::{claimed, ClaimedRow};
@@ -50,7 +50,11 @@ impl Ingest {
                     .push_bind(accepted_at.0);
             });
             q.push(" ON CONFLICT (app_id, id) DO NOTHING RETURNING id");
-            let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *self.tx).await?;
+            let ids: Vec<(String,)> = q
+                .build_query_as()
+                .persistent(chunk.len() == CHUNK)
+                .fetch_all(&mut *self.tx)
+                .await?;
             inserted.extend(ids.into_iter().map(|(id,)| id));
         }
         Ok(inserted)
@@ -66,7 +70,11 @@ impl Ingest {
             sep.push_bind(id.0);
         }
         q.push(")");
-        let rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *self.tx).await?;
+        let rows: Vec<(i64, i64)> = q
+            .build_query_as()
+            .persistent(app_ids.len() == 1)
+            .fetch_all(&mut *self.tx)
+            .await?;
         Ok(rows.into_iter().map(|(id, v)| (AppId(id), v)).collect())
     }
 
@@ -110,8 +118,11 @@ impl Ingest {
                     .push_bind(d.size);
             });
             q.push(" RETURNING id, app_id, event_id, hook_id");
-            let ids: Vec<(i64, i64, String, String)> =
-                q.build_query_as().fetch_all(&mut *self.tx).await?;
+            let ids: Vec<(i64, i64, String, String)> = q
+                .build_query_as()
+                .persistent(chunk.len() == CHUNK)
+                .fetch_all(&mut *self.tx)
+                .await?;
             out.extend(
                 ids.into_iter()
                     .map(|(id, app_id, event_id, hook_id)| Created {
@@ -182,8 +193,11 @@ impl Sqlite {
                 sep.push_bind(*id);
             }
             q.push(")");
-            let rows: Vec<(String, Option<String>, String)> =
-                q.build_query_as().fetch_all(&self.pool).await?;
+            let rows: Vec<(String, Option<String>, String)> = q
+                .build_query_as()
+                .persistent(chunk.len() == CHUNK)
+                .fetch_all(&self.pool)
+                .await?;
             out.extend(
                 rows.into_iter()
                     .map(|(id, cid, payload)| (id, StoredEvent { cid, payload })),
@@ -194,7 +208,8 @@ impl Sqlite {
 
     /// Records outcomes on one connection switched to `synchronous=NORMAL` for the
     /// transaction (the next ingest commit flushes it). The connection goes back to the pool
-    /// only once it is `FULL` again; if that cannot be done, it is closed instead.
+    /// only once it is `FULL` again: if that cannot be done, or the call is cancelled or
+    /// fails on the way, it is closed instead ([`Relaxed`]).
     pub async fn complete(
         &self,
         owner: &str,
@@ -202,19 +217,17 @@ impl Sqlite {
         outcomes: &[Outcome],
     ) -> Result<(), StoreError> {
         let _gate = self.write_gate().await;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = Relaxed(Some(self.pool.acquire().await?));
+        let c = conn.0.as_mut().expect("held until restored");
         sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&mut *conn)
+            .execute(&mut **c)
             .await?;
-        let result = record_outcomes(&mut conn, owner, now, outcomes).await;
-        if let Err(e) = sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut *conn)
-            .await
-        {
-            // never hand out a connection whose commits are not flushed
-            let _ = conn.close().await;
-            return Err(e.into());
-        }
+        let result = record_outcomes(c, owner, now, outcomes).await;
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut **c)
+            .await?;
+        // FULL again: back to the pool
+        conn.0.take();
         result
     }
 
@@ -288,7 +301,11 @@ async fn mark_delivered(
             sep.push_bind(o.id.0);
         }
         q.push(") RETURNING app_id, hook_id");
-        let changed: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        let changed: Vec<(i64, String)> = q
+            .build_query_as()
+            .persistent(chunk.len() == CHUNK)
+            .fetch_all(&mut **tx)
+            .await?;
         for (app_id, hook_id) in changed {
             stats
                 .entry((AppId(app_id), HookId(hook_id)))
@@ -323,7 +340,10 @@ async fn postpone(
                 sep.push_bind(*id);
             }
             q.push(")");
-            q.build().execute(&mut **tx).await?;
+            q.build()
+                .persistent(chunk.len() == CHUNK)
+                .execute(&mut **tx)
+                .await?;
         }
     }
     Ok(())
@@ -382,4 +402,57 @@ async fn record_failures(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::domain::HookType;
+
+    /// Cut short at any point (here: after 0 to 3 ms), `complete` leaves no connection at
+    /// `synchronous=NORMAL` in the pool.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_completion_never_returns_a_relaxed_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("h.db").display());
+        let db = Sqlite::connect(&url).await.unwrap();
+        let outcomes = [Outcome {
+            id: DeliveryId(1),
+            hook_type: HookType::Webhook,
+            accepted_at: Millis(0),
+            finish: Finish::Delivered,
+            size: None,
+        }];
+        for step in 0..60u64 {
+            let mut call = Box::pin(db.complete("me", Millis(1), &outcomes));
+            let deadline = Instant::now() + Duration::from_micros(50 * step);
+            let cut = async {
+                while Instant::now() < deadline {
+                    tokio::task::yield_now().await;
+                }
+            };
+            tokio::select! {
+                biased;
+                done = &mut call => done.unwrap(),
+                () = cut => {}
+            }
+            // dropped mid-way, whatever it holds is released now
+            drop(call);
+            let mut held = Vec::new();
+            for _ in 0..super::super::MAX_CONNECTIONS {
+                let mut conn = db.pool.acquire().await.unwrap();
+                let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    level, 2,
+                    "a connection at synchronous={level} after a cut at step {step}"
+                );
+                held.push(conn);
+            }
+        }
+    }
 }
