@@ -132,6 +132,17 @@ ensure_sdk_tools() {
   fi
 }
 
+# schemathesis for the OpenAPI fuzz step (tests/openapi/requirements.txt) in the same venv.
+ensure_openapi_tools() {
+  ensure_venv
+  local stamp="$TOOLS_VENV/.openapi-requirements"
+  if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/tests/openapi/requirements.txt" "$stamp"; then
+    log "installing the OpenAPI fuzzer (schemathesis)"
+    "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/openapi/requirements.txt"
+    cp "$ROOT/tests/openapi/requirements.txt" "$stamp"
+  fi
+}
+
 # The PostgreSQL server of the tests (trust auth on these machines): a URL without a database.
 TEST_POSTGRES="${HOOKRELAY_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 export HOOKRELAY_TEST_POSTGRES="$TEST_POSTGRES"

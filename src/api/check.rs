@@ -12,7 +12,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use secrecy::ExposeSecret;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::auth::ServerAuth;
 use super::error::ApiError;
@@ -22,7 +24,34 @@ use crate::hooks::validate::{check_auth, check_resource_target};
 use crate::hooks::{is_masked, AwsAuth};
 use crate::server::AppState;
 
-type CheckResponse = Result<(StatusCode, Json<Value>), ApiError>;
+type CheckResponse = Result<(StatusCode, Json<CheckResult>), ApiError>;
+
+/// Whether the check succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Ok,
+    Error,
+}
+
+/// The answer of every `POST /check_*` (201 even when the check failed). With `ok`, `report`
+/// holds the steps; with `error`, `error` says why and `data` holds the steps. (Fields in ASCII
+/// order, the order this object has always had on the wire.)
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckResult {
+    /// The failed check's report (only with status `error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Report>,
+    /// How long the request took, e.g. `12.34ms`.
+    pub duration: String,
+    /// What went wrong (only with status `error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The successful check's report (only with status `ok`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Report>,
+    pub status: CheckStatus,
+}
 
 fn field(body: &Map<String, Value>, name: &str) -> Option<String> {
     body.get(name)
@@ -84,13 +113,25 @@ fn guarded_auth(
 fn answer(auth: &ServerAuth, report: Report) -> CheckResponse {
     let duration = auth.started.duration();
     let body = if report.ok {
-        json!({ "status": "ok", "report": report, "duration": duration })
+        CheckResult {
+            data: None,
+            duration,
+            error: None,
+            report: Some(report),
+            status: CheckStatus::Ok,
+        }
     } else {
         let error = report
             .error
             .clone()
             .unwrap_or_else(|| "the check failed".into());
-        json!({ "status": "error", "error": error, "data": report, "duration": duration })
+        CheckResult {
+            data: Some(report),
+            duration,
+            error: Some(error),
+            report: None,
+            status: CheckStatus::Error,
+        }
     };
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -113,6 +154,20 @@ async fn prepare(
     Ok((body, legacy))
 }
 
+/// Checks an SQS queue (the app's legacy `sqs_*` settings when none is given).
+#[utoipa::path(
+    post,
+    path = "/check_sqs",
+    operation_id = "CheckSQS",
+    tag = "checks",
+    request_body(content = Option<super::openapi::CheckSqsRequest>, description = "Empty is the same as `{}`", content_type = "application/json"),
+    responses(
+        (status = 201, description = "The check ran (`status` says whether it succeeded)", body = CheckResult),
+        super::openapi::InputErrors,
+        super::openapi::AuthErrors,
+        super::openapi::ServerErrors,
+    )
+)]
 pub async fn check_sqs(
     auth: ServerAuth,
     State(state): State<AppState>,
@@ -142,6 +197,20 @@ pub async fn check_sqs(
     answer(&auth, report)
 }
 
+/// Checks an SNS topic (the app's legacy `sns_*` settings when none is given).
+#[utoipa::path(
+    post,
+    path = "/check_sns",
+    operation_id = "CheckSNS",
+    tag = "checks",
+    request_body(content = Option<super::openapi::CheckSnsRequest>, description = "Empty is the same as `{}`", content_type = "application/json"),
+    responses(
+        (status = 201, description = "The check ran (`status` says whether it succeeded)", body = CheckResult),
+        super::openapi::InputErrors,
+        super::openapi::AuthErrors,
+        super::openapi::ServerErrors,
+    )
+)]
 pub async fn check_sns(
     auth: ServerAuth,
     State(state): State<AppState>,
@@ -173,6 +242,20 @@ pub async fn check_sns(
     answer(&auth, report)
 }
 
+/// Checks a Kinesis stream.
+#[utoipa::path(
+    post,
+    path = "/check_kinesis",
+    operation_id = "CheckKinesis",
+    tag = "checks",
+    request_body(content = Option<super::openapi::CheckKinesisRequest>, description = "Empty is the same as `{}`", content_type = "application/json"),
+    responses(
+        (status = 201, description = "The check ran (`status` says whether it succeeded)", body = CheckResult),
+        super::openapi::InputErrors,
+        super::openapi::AuthErrors,
+        super::openapi::ServerErrors,
+    )
+)]
 pub async fn check_kinesis(
     auth: ServerAuth,
     State(state): State<AppState>,
@@ -202,6 +285,20 @@ pub async fn check_kinesis(
     answer(&auth, report)
 }
 
+/// Sends a signed test request to a webhook (the app's legacy `webhook_url` when none is given).
+#[utoipa::path(
+    post,
+    path = "/check_webhook",
+    operation_id = "CheckWebhook",
+    tag = "checks",
+    request_body(content = Option<super::openapi::CheckWebhookRequest>, description = "Empty is the same as `{}`", content_type = "application/json"),
+    responses(
+        (status = 201, description = "The check ran (`status` says whether it succeeded)", body = CheckResult),
+        super::openapi::InputErrors,
+        super::openapi::AuthErrors,
+        super::openapi::ServerErrors,
+    )
+)]
 pub async fn check_webhook(
     auth: ServerAuth,
     State(state): State<AppState>,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
 
 /// When the request reached the API (for the `duration` field every answer carries).
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +36,8 @@ pub struct ApiError {
     pub fields: BTreeMap<String, String>,
     /// The cause of an internal error: logged, never sent.
     cause: Option<String>,
+    /// Seconds to wait before trying again (`Retry-After`).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -46,7 +48,14 @@ impl ApiError {
             reason: reason.into(),
             fields: BTreeMap::new(),
             cause: None,
+            retry_after: None,
         }
+    }
+
+    /// Adds `Retry-After: secs` to the answer.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
     }
 
     /// 400, code 4: the input is wrong.
@@ -110,6 +119,11 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, -1, reason)
     }
 
+    /// 408, code 4: the request body did not arrive in time.
+    pub fn timeout(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT, 4, reason)
+    }
+
     /// 500, code -1; the cause goes to the log, not to the caller.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let mut e = Self::new(
@@ -126,19 +140,49 @@ impl ApiError {
         if let Some(cause) = &self.cause {
             tracing::error!(error = %cause, op, "API request failed");
         }
-        let mut body = json!({
-            "code": self.code,
-            "message": format!("{op} failed with error: \"{}\"", self.reason),
-            "StatusCode": self.status.as_u16(),
-            "duration": duration,
-            "more_info": "https://getstream.io/chat/docs/api_errors_response",
-            "details": [],
-        });
-        if !self.fields.is_empty() {
-            body["exception_fields"] = json!(self.fields);
+        let body = ErrorBody {
+            status_code: self.status.as_u16(),
+            code: self.code,
+            details: Vec::new(),
+            duration: duration.to_string(),
+            exception_fields: (!self.fields.is_empty()).then(|| self.fields.clone()),
+            message: format!("{op} failed with error: \"{}\"", self.reason),
+            more_info: MORE_INFO.to_string(),
+        };
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
-        (self.status, Json(body)).into_response()
+        res
     }
+}
+
+/// Where Stream's error JSON points for the meaning of `code`.
+pub const MORE_INFO: &str = "https://getstream.io/chat/docs/api_errors_response";
+
+/// Stream's API error JSON, the body of every 4xx and 5xx answer of the API. (Fields in
+/// ASCII order: the order this body has always had on the wire.)
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = APIError)]
+pub struct ErrorBody {
+    /// The HTTP status again.
+    #[serde(rename = "StatusCode")]
+    #[schema(minimum = 400, maximum = 599)]
+    pub status_code: u16,
+    /// Stream's error code: 4 input, 2 unknown api_key, 5 authentication, 40 token expired,
+    /// 16 not found, 22 body too large, 9 rate limited, -1 internal or unavailable.
+    pub code: i32,
+    /// Always empty.
+    pub details: Vec<i32>,
+    /// How long the request took, e.g. `0.12ms`.
+    pub duration: String,
+    /// The refused fields and why (only on input errors, code 4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception_fields: Option<BTreeMap<String, String>>,
+    /// `<Operation> failed with error: "<reason>"`.
+    pub message: String,
+    pub more_info: String,
 }
 
 /// The status alone, with the error in the response's extensions for [`super::api_layer`] to
@@ -176,6 +220,18 @@ impl From<crate::delivery::IngestError> for ApiError {
     fn from(e: crate::delivery::IngestError) -> Self {
         match e {
             crate::delivery::IngestError::Stopping => Self::unavailable(e.to_string()),
+            crate::delivery::IngestError::Refused(refusal) => {
+                let wait = crate::delivery::admission::RETRY_AFTER.as_secs();
+                let e = match refusal {
+                    crate::delivery::admission::Refusal::Backlog { .. } => {
+                        Self::new(StatusCode::TOO_MANY_REQUESTS, 9, refusal.to_string())
+                    }
+                    crate::delivery::admission::Refusal::DiskFull { .. } => {
+                        Self::unavailable(refusal.to_string())
+                    }
+                };
+                e.retry_after(wait)
+            }
             crate::delivery::IngestError::Store(cause) => Self::internal(cause),
         }
     }

@@ -1,6 +1,7 @@
 //! The REST API, wire-compatible with Stream Chat's server SDKs: `GET/PATCH /app`,
 //! `POST /check_sqs|check_sns|check_kinesis|check_webhook`, `GET /hook/events`; and
-//! Hookrelay's own `POST /events`, `GET /deliveries`, `POST /deliveries/redeliver`.
+//! Hookrelay's own `POST /events`, `GET /deliveries`, `POST /deliveries/redeliver`; and their
+//! OpenAPI 3.1 description at `GET /openapi.json` (`openapi`).
 //! Handlers are thin: they parse, call `hooks::store`, `check`, `delivery` or `store`, and
 //! shape Stream's JSON; errors are one type, [`ApiError`], rendered once by the layer.
 
@@ -9,6 +10,8 @@ pub mod auth;
 pub(crate) mod check;
 pub mod error;
 pub mod events;
+pub mod events_memory;
+pub mod openapi;
 
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
@@ -43,6 +46,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/deliveries", get(events::list_deliveries))
         .route("/deliveries/redeliver", post(events::redeliver))
+        // the API's OpenAPI 3.1 description (no authentication)
+        .route("/openapi.json", get(openapi::openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(api_layer))
 }

@@ -11,7 +11,8 @@ use serde::Serialize;
 
 pub use targets::{check_kinesis, check_sns, check_sqs, check_webhook, root_cause, WebhookCheck};
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One step of a check: what was tried, whether it worked, how long it took.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Step {
     pub name: String,
     pub ok: bool,
@@ -20,7 +21,8 @@ pub struct Step {
     pub detail: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+/// A check's outcome: its steps, the error in plain words and hints.
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Report {
     pub ok: bool,
     pub steps: Vec<Step>,

@@ -10,6 +10,7 @@ use super::time::Millis;
 
 /// What kind of target a hook has (`hook_type` on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HookType {
     Webhook,
@@ -100,6 +101,7 @@ impl FromStr for HookType {
 /// Where a delivery stands, as the log shows it. The store keeps `pending`, `delivered`,
 /// `failed` and `dropped`; `retrying` is a pending delivery that has been attempted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Not attempted yet.

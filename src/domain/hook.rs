@@ -30,6 +30,7 @@ pub const MASK_PREFIX: &str = "****";
 /// Unknown keys are ignored, `null` is read like an absent key, and an empty string in an
 /// optional text field is read as `None` (and never written out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct EventHook {
     /// The hook's id; empty on create (the server then generates one).
@@ -188,6 +189,7 @@ impl Default for EventHook {
 
 /// The callback of a `pending_message` hook.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Callback {
     /// One of [`CALLBACK_MODES`].

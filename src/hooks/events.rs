@@ -10,12 +10,14 @@ use serde::{Deserialize, Serialize};
 
 /// One subscribable event type, as listed by `GET /hook/events`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventTypeInfo {
     /// The event's `type`, e.g. `message.new`.
     pub name: &'static str,
     /// One plain sentence saying when the event is sent.
     pub description: &'static str,
     /// The products that emit the event.
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<String>))]
     pub products: &'static [&'static str],
 }
 
