@@ -117,13 +117,13 @@ pub async fn open(global: &GlobalOpts) -> Result<Store, StartError> {
         source,
     })?;
     let given = global.master_key.clone().map(SecretString::from);
-    let loaded = MasterKey::load(given.as_ref(), &global.data_dir)?;
     // a new key is kept only if the database turns out to hold nothing sealed
-    let fresh = loaded.is_none().then(NewKey::generate);
-    let key = match (&loaded, &fresh) {
-        (Some(key), _) => key.clone(),
-        (None, Some(new)) => new.key().clone(),
-        (None, None) => unreachable!("a key was loaded or generated"),
+    let (key, fresh) = match MasterKey::load(given.as_ref(), &global.data_dir)? {
+        Some(key) => (key, None),
+        None => {
+            let new = NewKey::generate();
+            (new.key().clone(), Some(new))
+        }
     };
     let url = global.database_url();
     let store = Store::connect(&url, key)
