@@ -122,6 +122,67 @@ async fn a_dead_endpoint_s_deliveries_expire_at_the_age_limit_breaker_or_not() {
 }
 
 #[tokio::test]
+async fn a_redelivered_delivery_gets_a_whole_age_limit_again() {
+    let app = TestApp::spawn_with(ServeOpts {
+        delivery: DeliveryOpts {
+            retry_schedule: Schedule(vec![ms(100); 100]),
+            poll_interval: ms(50),
+            breaker_threshold: 1_000,
+            max_delivery_age: Some(ms(1_500)),
+            ..Default::default()
+        },
+        ..test_opts()
+    })
+    .await;
+    let a = ApiClient::new(&app, "Redelivered").await;
+    hook_to(&a, &receiver(Arc::new(AtomicU16::new(503))).await).await;
+    assert_eq!(post_event(&a).await.status(), 201);
+    let expired = |min_attempts: i64| {
+        let a = &a;
+        async move {
+            until(
+                "the delivery to expire",
+                Duration::from_secs(20),
+                || async {
+                    let (_, body) = a.call(Method::GET, "/deliveries", None).await;
+                    let row = body["deliveries"][0].clone();
+                    (row["status"] == "failed" && row["attempts"].as_i64() >= Some(min_attempts))
+                        .then_some(row)
+                },
+            )
+            .await
+        }
+    };
+    let first = expired(1).await;
+    assert!(
+        first["last_error"].as_str().unwrap().starts_with("expired"),
+        "{first}"
+    );
+    // long past the first acceptance's limit, a redelivery starts the clock again
+    tokio::time::sleep(ms(500)).await;
+    let redelivered_at = Instant::now();
+    let (status, body) = a
+        .call(
+            Method::POST,
+            "/deliveries/redeliver",
+            Some(json!({ "ids": [first["id"]] })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["redelivered"], 1, "{body}");
+    let second = expired(1).await;
+    let error = second["last_error"].as_str().unwrap();
+    assert!(error.starts_with("expired"), "{second}");
+    // a whole limit of retries (every 100 ms for 1.5 s), not one try
+    assert!(second["attempts"].as_i64().unwrap() >= 5, "{second}");
+    assert!(
+        redelivered_at.elapsed() >= ms(1_400),
+        "{:?}",
+        redelivered_at.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn an_app_over_its_backlog_cap_gets_429_until_it_drains_others_do_not() {
     let app = TestApp::spawn_with(ServeOpts {
         delivery: DeliveryOpts {

@@ -57,7 +57,7 @@ impl Postgres {
         for chunk in ids.chunks(BATCH) {
             let ids: Vec<i64> = chunk.iter().map(|id| id.0).collect();
             total += sqlx::query(
-                "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = $1, lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL
+                "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = $1, pending_since = $1, lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL
                  WHERE status <> 'pending' AND app_id = $2 AND id = ANY($3)",
             )
             .bind(now.0)
@@ -79,7 +79,7 @@ impl Postgres {
         now: Millis,
     ) -> Result<u64, StoreError> {
         let done = sqlx::query(
-            "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = $1, lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = $1, pending_since = $1, lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL
              WHERE app_id = $2 AND hook_id = $3 AND status IN ('failed', 'dropped') AND accepted_at BETWEEN $4 AND $5",
         )
         .bind(now.0)

@@ -203,7 +203,8 @@ impl Postgres {
                  WHERE status = 'pending' AND next_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
                  ORDER BY next_at, id LIMIT $4
                  FOR UPDATE SKIP LOCKED)
-             RETURNING id, app_id, hook_id, hook_type, event_id, event_type, attempts, accepted_at",
+             RETURNING id, app_id, hook_id, hook_type, event_id, event_type, attempts,
+                       COALESCE(pending_since, accepted_at) AS accepted_at",
         )
         .bind(lease.until.0)
         .bind(lease.owner)
@@ -309,7 +310,7 @@ async fn mark_delivered(
     for chunk in delivered.chunks(BATCH) {
         let changed: Vec<(i64, String)> = sqlx::query_as(
             "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, done_at = $1,
-                    latency_ms = $1 - accepted_at, lease_until = NULL, last_error = NULL
+                    latency_ms = $1 - COALESCE(pending_since, accepted_at), lease_until = NULL, last_error = NULL
              WHERE status = 'pending' AND lease_owner = $2 AND id = ANY($3)
              RETURNING app_id, hook_id",
         )

@@ -60,6 +60,8 @@ impl Sqlite {
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = ",
             );
             q.push_bind(now.0)
+                .push(", pending_since = ")
+                .push_bind(now.0)
                 .push(", lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL")
                 .push(" WHERE status != 'pending' AND app_id = ")
                 .push_bind(app_id.0)
@@ -89,7 +91,7 @@ impl Sqlite {
     ) -> Result<u64, StoreError> {
         let _gate = self.write_gate().await;
         let done = sqlx::query(
-            "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = ?1, lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = ?1, pending_since = ?1, lease_until = NULL, lease_owner = NULL, done_at = NULL, latency_ms = NULL
              WHERE app_id = ?2 AND hook_id = ?3 AND status IN ('failed', 'dropped') AND accepted_at BETWEEN ?4 AND ?5",
         )
         .bind(now.0)

@@ -156,7 +156,8 @@ impl Sqlite {
                  SELECT id FROM deliveries
                  WHERE status = 'pending' AND next_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
                  ORDER BY next_at, id LIMIT ?4)
-             RETURNING id, app_id, hook_id, hook_type, event_id, event_type, attempts, accepted_at",
+             RETURNING id, app_id, hook_id, hook_type, event_id, event_type, attempts,
+                       COALESCE(pending_since, accepted_at) AS accepted_at",
         )
         .bind(lease.until.0)
         .bind(lease.owner)
@@ -293,7 +294,7 @@ async fn mark_delivered(
         q.push_bind(now.0)
             .push(", latency_ms = ")
             .push_bind(now.0)
-            .push(" - accepted_at, lease_until = NULL, last_error = NULL WHERE status = 'pending' AND lease_owner = ")
+            .push(" - COALESCE(pending_since, accepted_at), lease_until = NULL, last_error = NULL WHERE status = 'pending' AND lease_owner = ")
             .push_bind(owner)
             .push(" AND id IN (");
         let mut sep = q.separated(", ");
