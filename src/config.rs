@@ -63,8 +63,7 @@ pub enum Command {
     /// Run the dashboard, the API and delivery (the default command).
     Serve(Box<ServeOpts>),
     /// Manage apps.
-    #[command(subcommand)]
-    App(AppCommand),
+    App(AppArgs),
     /// Manage dashboard administrators.
     #[command(subcommand)]
     User(UserCommand),
@@ -151,6 +150,55 @@ pub struct ServeOpts {
     pub events_memory: u64,
     #[command(flatten)]
     pub delivery: DeliveryOpts,
+    #[command(flatten)]
+    pub chime: ChimeOpts,
+}
+
+/// The AppInstance ARNs the Chime SDK messaging API and Chime-shaped Kinesis records use:
+/// `arn:aws:chime:<region>:<account>:app-instance/<uuid>`.
+#[derive(Debug, Clone, Args)]
+pub struct ChimeOpts {
+    /// The region in the apps' AppInstance ARNs.
+    #[arg(
+        long,
+        env = "HOOKRELAY_CHIME_REGION",
+        default_value = "us-east-1",
+        global = true
+    )]
+    pub chime_region: String,
+    /// The AWS account (12 digits) in the apps' AppInstance ARNs.
+    #[arg(
+        long,
+        env = "HOOKRELAY_CHIME_ACCOUNT",
+        default_value = "000000000000",
+        value_parser = parse_account,
+        global = true
+    )]
+    pub chime_account: String,
+}
+
+impl Default for ChimeOpts {
+    /// The documented defaults (and `HOOKRELAY_*` variables), as `serve` would parse them.
+    fn default() -> Self {
+        ServeOpts::default().chime
+    }
+}
+
+impl ChimeOpts {
+    pub fn account(&self) -> crate::hooks::chime::ChimeAccount {
+        crate::hooks::chime::ChimeAccount {
+            region: self.chime_region.clone(),
+            account: self.chime_account.clone(),
+        }
+    }
+}
+
+fn parse_account(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not an AWS account id (12 digits)"))
+    }
 }
 
 /// How events are delivered: retries, leases, timeouts, concurrency.
@@ -361,9 +409,19 @@ impl ServeOpts {
     }
 }
 
+/// `hookrelay app …`: the command, and the settings its output depends on.
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    #[command(subcommand)]
+    pub command: AppCommand,
+    #[command(flatten)]
+    pub chime: ChimeOpts,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AppCommand {
-    /// Create an app; prints {"id","name","api_key","api_secret","external_id"} as JSON.
+    /// Create an app; prints {"id","name","api_key","api_secret","external_id","app_instance_arn"}
+    /// as JSON.
     Create {
         /// The app's name (unique, case-insensitively).
         #[arg(long)]
@@ -468,10 +526,18 @@ mod tests {
             "x",
             "--data-dir",
             "/tmp/d",
+            "--chime-region",
+            "eu-west-1",
         ]);
         assert_eq!(cli.global.data_dir, PathBuf::from("/tmp/d"));
+        let Some(Command::App(AppArgs { command, chime })) = cli.command else {
+            panic!("not an app command");
+        };
+        assert!(matches!(command, AppCommand::Create { ref name } if name == "x"));
+        assert_eq!(chime.chime_region, "eu-west-1");
+        assert_eq!(chime.chime_account, "000000000000");
         assert!(
-            matches!(cli.command, Some(Command::App(AppCommand::Create { ref name })) if name == "x")
+            Cli::try_parse_from(["hookrelay", "app", "list", "--chime-account", "12"]).is_err()
         );
     }
 }

@@ -19,6 +19,8 @@ pub struct AppSummary {
 pub struct AppDetail {
     pub app: AppSummary,
     pub api_secret: Option<String>,
+    /// The app's AppInstance ARN (the Chime SDK messaging API's name for it).
+    pub app_instance_arn: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,6 +186,8 @@ pub struct HookForm {
     pub role_arn: String,
     pub event_types: Vec<String>,
     pub kinesis_data_types: Vec<String>,
+    /// Kinesis: `chime` (Chime's record shapes) or `stream` (the Stream event as received).
+    pub kinesis_payload: String,
     /// A checkbox: present when checked.
     pub enabled: Option<String>,
     /// save or test.

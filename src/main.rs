@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use hookrelay::auth::Email;
-use hookrelay::config::{AppCommand, Cli, Command, UserCommand};
+use hookrelay::config::{AppArgs, AppCommand, Cli, Command, UserCommand};
 use hookrelay::domain::{AppId, Role};
 use hookrelay::dto::InputError;
 use hookrelay::server::{self, StartError};
@@ -96,7 +96,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         .unwrap_or_else(|| Command::Serve(Default::default()))
     {
         Command::Serve(opts) => server::serve(&global, &opts).await?,
-        Command::App(AppCommand::Create { name }) => {
+        Command::App(AppArgs {
+            command: AppCommand::Create { name },
+            chime,
+        }) => {
             let name = hookrelay::store::AppName::parse(&name)?;
             let db = server::open(&global).await?;
             let created = db.create_app(&name).await?;
@@ -105,19 +108,37 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 "name": created.app.name,
                 "api_key": created.app.api_key,
                 "api_secret": created.api_secret.expose_secret(),
+                "app_instance_arn": chime.account().app_instance_arn(&created.app.external_id),
                 "external_id": created.app.external_id,
             });
             println!("{out}");
         }
-        Command::App(AppCommand::List) => {
+        Command::App(AppArgs {
+            command: AppCommand::List,
+            chime,
+        }) => {
             let db = server::open(&global).await?;
-            let apps = db.apps().await?;
+            let account = chime.account();
+            let apps: Vec<serde_json::Value> = db
+                .apps()
+                .await?
+                .into_iter()
+                .map(|app| {
+                    let arn = account.app_instance_arn(&app.external_id);
+                    let mut json = serde_json::to_value(app).unwrap_or_default();
+                    json["app_instance_arn"] = arn.into();
+                    json
+                })
+                .collect();
             println!(
                 "{}",
                 serde_json::to_string_pretty(&apps).unwrap_or_default()
             );
         }
-        Command::App(AppCommand::RotateSecret { id, grace }) => {
+        Command::App(AppArgs {
+            command: AppCommand::RotateSecret { id, grace },
+            ..
+        }) => {
             let db = server::open(&global).await?;
             let secret = db
                 .rotate_secret(AppId(id), grace)
@@ -137,7 +158,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 })
             );
         }
-        Command::App(AppCommand::Delete { id }) => {
+        Command::App(AppArgs {
+            command: AppCommand::Delete { id },
+            ..
+        }) => {
             let db = server::open(&global).await?;
             db.delete_app(AppId(id))
                 .await

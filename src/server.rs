@@ -63,6 +63,8 @@ pub struct AppState {
     pub hook_lists: Arc<crate::hooks::store::MaskedLists>,
     /// `--events-memory`: room for `POST /events` bodies in flight.
     pub events_memory: Arc<crate::api::events_memory::EventsMemory>,
+    /// The region and account of the apps' AppInstance ARNs (the Chime API, the app page).
+    pub chime: crate::hooks::chime::ChimeAccount,
 }
 
 impl AppState {
@@ -260,6 +262,7 @@ pub async fn application(
             default_region: aws.default_region.clone(),
             egress: egress.clone(),
             resource_allow: resource_allow.clone(),
+            chime: opts.chime.account(),
         },
     );
     let engine_handle = engine.clone();
@@ -282,6 +285,7 @@ pub async fn application(
         events_memory: Arc::new(crate::api::events_memory::EventsMemory::new(
             opts.events_memory,
         )),
+        chime: opts.chime.account(),
     };
 
     let session_store = db.session_store(opts.session_cache).await?;

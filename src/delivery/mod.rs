@@ -11,6 +11,7 @@
 //! - [`metrics`]: counters for `GET /metrics`.
 
 pub mod admission;
+pub mod chime;
 pub mod destinations;
 pub mod dispatch;
 pub mod event;

@@ -48,6 +48,8 @@ pub struct Settings {
     pub egress: Arc<crate::egress::EgressPolicy>,
     /// Where `resource` auth may send (empty: anywhere).
     pub resource_allow: Arc<[String]>,
+    /// The region and account of the apps' AppInstance ARNs (Kinesis records in Chime's shape).
+    pub chime: crate::hooks::chime::ChimeAccount,
 }
 
 pub struct Registry {
@@ -113,6 +115,7 @@ impl Registry {
             send_timeout: self.settings.send_timeout,
             webhook_concurrency: self.settings.webhook_concurrency,
             aws_endpoint: self.settings.aws_endpoint.clone(),
+            app_instance_arn: self.settings.chime.app_instance_arn(&app.external_id),
             external_id: app.external_id.clone(),
         };
         let validate = ValidateContext {

@@ -116,6 +116,10 @@ pub struct EventHook {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub kinesis_data_types: Vec<String>,
+    /// What a Kinesis record's `Payload` holds: `chime` (the default) for Amazon Chime's
+    /// message and channel shapes, or `stream` for the Stream event as received.
+    #[serde(deserialize_with = "empty_as_none", skip_serializing_if = "is_blank")]
+    pub kinesis_payload: Option<String>,
 
     /// `pending_message` only: how long a message stays pending, in milliseconds.
     #[serde(
@@ -178,6 +182,7 @@ impl Default for EventHook {
             kinesis_secret: None,
             kinesis_role_arn: None,
             kinesis_data_types: Vec::new(),
+            kinesis_payload: None,
             timeout_ms: None,
             callback: None,
             created_at: None,
@@ -423,6 +428,7 @@ mod tests {
             kinesis_secret: Some("s".into()),
             kinesis_role_arn: Some("arn:aws:iam::123456789012:role/r".into()),
             kinesis_data_types: vec!["Channel".into()],
+            kinesis_payload: Some("stream".into()),
             timeout_ms: Some(5000),
             callback: Some(Callback {
                 mode: "CALLBACK_MODE_REST".into(),

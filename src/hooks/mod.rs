@@ -17,6 +17,8 @@ pub mod store;
 #[cfg(feature = "ssr")]
 pub mod aws;
 #[cfg(feature = "ssr")]
+pub mod chime;
+#[cfg(feature = "ssr")]
 pub mod resource_auth;
 #[cfg(feature = "ssr")]
 pub mod validate;
@@ -31,5 +33,5 @@ pub use model::{is_masked, mask_secret, non_empty, Callback, EventHook, HookErro
 pub use aws::{AwsTargetError, IamRoleArn, KinesisStreamArn, Region, SnsTopicArn, SqsQueueUrl};
 #[cfg(feature = "ssr")]
 pub use validate::{
-    validate_hook, validate_hooks, AwsAuth, HookTarget, ValidHook, ValidateContext,
+    validate_hook, validate_hooks, AwsAuth, HookTarget, KinesisPayload, ValidHook, ValidateContext,
 };

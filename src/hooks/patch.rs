@@ -9,7 +9,7 @@
 //!   it) keeps the stored value of the hook with the same id.
 
 use super::model::{is_masked, EventHook, HookError};
-use super::validate::{AwsAuth, HookTarget, ValidHook};
+use super::validate::{AwsAuth, HookTarget, KinesisPayload, ValidHook};
 use crate::domain::HookType;
 
 /// The key and secret fields, per AWS hook type.
@@ -172,6 +172,7 @@ pub fn canonical(valid: &ValidHook, id: &str) -> (EventHook, Option<(String, Str
             region,
             auth,
             data_types,
+            payload,
         } => {
             hook.kinesis_stream_arn = Some(stream_arn.as_str().to_string());
             hook.kinesis_region = Some(region.clone());
@@ -181,6 +182,8 @@ pub fn canonical(valid: &ValidHook, id: &str) -> (EventHook, Option<(String, Str
                 &mut hook.kinesis_role_arn,
             );
             hook.kinesis_data_types = data_types.iter().map(|d| d.as_str().to_string()).collect();
+            // the default is not written out, so hooks made before the option are unchanged
+            hook.kinesis_payload = (*payload == KinesisPayload::Stream).then(|| "stream".into());
         }
         HookTarget::PendingMessage {
             url,

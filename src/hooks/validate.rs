@@ -38,6 +38,16 @@ pub struct ValidHook {
     pub target: HookTarget,
 }
 
+/// What a Kinesis record's `Payload` holds (`kinesis_payload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KinesisPayload {
+    /// Amazon Chime's message, channel and membership shapes (`delivery::chime`).
+    #[default]
+    Chime,
+    /// The Stream event as received.
+    Stream,
+}
+
 /// Where a hook delivers, with everything it needs already parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookTarget {
@@ -74,6 +84,8 @@ pub enum HookTarget {
         auth: AwsAuth,
         /// The Chime data types to stream (never empty; both when none were given).
         data_types: Vec<ChimeDataType>,
+        /// What the records' `Payload` holds.
+        payload: KinesisPayload,
     },
     /// Pending messages: the application decides whether a held message is sent.
     PendingMessage {
@@ -617,11 +629,22 @@ fn validate_kinesis(
     if data_types.is_empty() {
         data_types.extend(ChimeDataType::ALL);
     }
+    let payload = match non_empty(&hook.kinesis_payload) {
+        None | Some("chime") => KinesisPayload::Chime,
+        Some("stream") => KinesisPayload::Stream,
+        Some(other) => {
+            return Err(f.err(
+                "kinesis_payload",
+                format!("unknown payload {other:?}; allowed: chime, stream"),
+            ))
+        }
+    };
     Ok(HookTarget::Kinesis {
         stream_arn,
         region,
         auth,
         data_types,
+        payload,
     })
 }
 
@@ -1283,6 +1306,7 @@ mod tests {
             region,
             auth,
             data_types,
+            payload,
         } = target(&kinesis_hook())
         else {
             panic!("not kinesis");
@@ -1291,6 +1315,21 @@ mod tests {
         assert_eq!(region, "eu-west-1");
         assert_eq!(auth, AwsAuth::Resource);
         assert_eq!(data_types, ChimeDataType::ALL);
+        assert_eq!(payload, KinesisPayload::Chime);
+
+        let HookTarget::Kinesis { payload, .. } = target(&EventHook {
+            kinesis_payload: s("stream"),
+            ..kinesis_hook()
+        }) else {
+            panic!("not kinesis");
+        };
+        assert_eq!(payload, KinesisPayload::Stream);
+        let e = err(&EventHook {
+            kinesis_payload: s("xml"),
+            ..kinesis_hook()
+        });
+        assert_eq!(e.field, "event_hooks[0].kinesis_payload");
+        assert!(e.message.contains("chime, stream"), "{e}");
 
         let HookTarget::Kinesis { data_types, .. } = target(&EventHook {
             kinesis_data_types: vec!["Channel".into(), "Channel".into()],

@@ -330,6 +330,7 @@ fn HookFormCard(v: HookFormView) -> impl IntoView {
         role_arn,
         event_types,
         kinesis_data_types,
+        kinesis_payload,
         enabled,
         ..
     } = form;
@@ -423,6 +424,12 @@ fn HookFormCard(v: HookFormView) -> impl IntoView {
                                 </span>
                             }
                         }).collect_view()}
+                        <label for="kinesis-payload">"Record payload"</label>
+                        <select id="kinesis-payload" name="form[kinesis_payload]">
+                            <option value="chime" selected=kinesis_payload != "stream">"Amazon Chime shape (ChannelArn, MessageId, Content, Sender…)"</option>
+                            <option value="stream" selected=kinesis_payload == "stream">"The Stream event as received"</option>
+                        </select>
+                        {field_error(&error, "kinesis_payload")}
                     </fieldset>
                 }.into_any())}
 

@@ -331,7 +331,11 @@ const GRACE_PERIODS: [(&str, &str); 4] = [
 
 #[component]
 fn AppView(detail: AppDetail) -> impl IntoView {
-    let AppDetail { app, api_secret } = detail;
+    let AppDetail {
+        app,
+        api_secret,
+        app_instance_arn,
+    } = detail;
     let page = format!("/apps/{}", app.id);
     let rotate = ServerAction::<RotateSecret>::new();
     let query = use_query_map();
@@ -352,6 +356,8 @@ fn AppView(detail: AppDetail) -> impl IntoView {
                 <dd><code>{app.id.to_string()}</code></dd>
                 <dt>"API key"</dt>
                 <dd><code class="api-key" data-testid="api-key">{app.api_key.clone()}</code></dd>
+                <dt>"AppInstance ARN"</dt>
+                <dd><code data-testid="app-instance-arn">{app_instance_arn}</code>" "<span class="muted small">"(Chime SDK messaging: sign with the API key and secret)"</span></dd>
                 <dt>"API secret"</dt>
                 <dd>
                     {match api_secret {

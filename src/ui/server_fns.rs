@@ -343,7 +343,12 @@ pub async fn get_app(id: i64, reveal: bool) -> Result<Option<AppDetail>, ServerF
     } else {
         None
     };
-    Ok(Some(AppDetail { app, api_secret }))
+    let app_instance_arn = state.chime.app_instance_arn(&app.external_id);
+    Ok(Some(AppDetail {
+        app,
+        api_secret,
+        app_instance_arn,
+    }))
 }
 
 /// Gives the app a new secret and shows it; the old one keeps working for `grace` (one of

@@ -1112,42 +1112,12 @@ async fn sns_delivery() {
     .await;
 }
 
-#[tokio::test]
-async fn kinesis_delivery() {
+/// Every record of the stream's first shard, read until caught up (or [`WAIT`] has passed).
+async fn kinesis_records(
+    kinesis: &aws_sdk_kinesis::Client,
+    name: &str,
+) -> Vec<aws_sdk_kinesis::types::Record> {
     use aws_sdk_kinesis::types::ShardIteratorType;
-    let app = TestApp::spawn().await;
-    let a = ApiClient::new(&app, "Chat").await;
-    let kinesis = aws_sdk_kinesis::Client::new(&aws_config().await);
-    let (name, arn) = crate::support::create_stream("deliver").await;
-    let name = name.as_str();
-    set_hooks(
-        &a,
-        json!([{"id": "k", "hook_type": "kinesis", "enabled": true, "event_types": [],
-                "kinesis_stream_arn": arn, "kinesis_region": "us-east-1",
-                "kinesis_auth_type": "keys", "kinesis_key": "test", "kinesis_secret": "test",
-                "kinesis_data_types": ["ChannelMessage"]}]),
-        false,
-    )
-    .await;
-    let events = vec![
-        json!({"type": "message.new", "cid": "messaging:k", "message": {"text": "to kinesis"}}),
-        json!({"type": "channel.created", "cid": "messaging:k"}),
-        json!({"type": "reaction.new", "cid": "messaging:k"}),
-    ];
-    let answer = post_events(&a, json!({ "events": events })).await;
-    let got = accepted(&answer);
-    let counts: Vec<i64> = got.iter().map(|(_, n, _)| *n).collect();
-    assert_eq!(
-        counts,
-        [1, 0, 0],
-        "only message.new maps into ChannelMessage: {answer}"
-    );
-    let message_id = got[0].0.clone();
-    deliveries_until(&a, "hook_id=k", "delivered", |r| {
-        all_status(r, 1, "delivered")
-    })
-    .await;
-
     let shard = kinesis
         .list_shards()
         .stream_name(name)
@@ -1186,22 +1156,104 @@ async fn kinesis_delivery() {
             Some(next) => iterator = next.to_string(),
             None => break,
         }
-        // the delivery is committed as delivered: once caught up, everything is there
+        // the deliveries are committed as delivered: once caught up, everything is there
         if empty && (!records.is_empty() || Instant::now() >= deadline) {
             break;
         }
     }
+    records
+}
+
+/// The one record's `EventType` and parsed `Payload`, after checking its partition key and
+/// that nothing else is in it.
+fn only_record(records: &[aws_sdk_kinesis::types::Record]) -> (Value, Value) {
     assert_eq!(records.len(), 1, "exactly one record");
     let record = &records[0];
     assert_eq!(record.partition_key(), Some("messaging:k"));
     let data: Value = serde_json::from_slice(record.data().as_ref()).unwrap();
-    assert_eq!(data["EventType"], "CREATE_CHANNEL_MESSAGE", "{data}");
     assert_eq!(
         data.as_object().unwrap().len(),
         2,
         "EventType and Payload only: {data}"
     );
     let payload: Value = serde_json::from_str(data["Payload"].as_str().unwrap()).unwrap();
+    (data["EventType"].clone(), payload)
+}
+
+#[tokio::test]
+async fn kinesis_delivery() {
+    let app = TestApp::spawn().await;
+    let a = ApiClient::new(&app, "Chat").await;
+    let kinesis = aws_sdk_kinesis::Client::new(&aws_config().await);
+    let (chime_name, chime_arn) = crate::support::create_stream("deliver").await;
+    let (stream_name, stream_arn) = crate::support::create_stream("deliver-stream").await;
+    let hook = |id: &str, arn: &str, payload: Option<&str>| {
+        json!({"id": id, "hook_type": "kinesis", "enabled": true, "event_types": [],
+               "kinesis_stream_arn": arn, "kinesis_region": "us-east-1",
+               "kinesis_auth_type": "keys", "kinesis_key": "test", "kinesis_secret": "test",
+               "kinesis_data_types": ["ChannelMessage"], "kinesis_payload": payload})
+    };
+    set_hooks(
+        &a,
+        json!([
+            hook("k", &chime_arn, None),
+            hook("ks", &stream_arn, Some("stream"))
+        ]),
+        false,
+    )
+    .await;
+    let (_, body) = a.call(Method::GET, "/app", None).await;
+    let stored = &body["app"]["event_hooks"];
+    assert_eq!(
+        stored[0].get("kinesis_payload"),
+        None,
+        "the default is not written: {stored}"
+    );
+    assert_eq!(stored[1]["kinesis_payload"], "stream", "{stored}");
+    let events = vec![
+        json!({"type": "message.new", "cid": "messaging:k",
+               "message": {"id": "m1", "text": "to kinesis", "user": {"id": "alice", "name": "Alice"},
+                           "created_at": "2026-12-01T08:56:27.123456Z", "mood": "fine"}}),
+        json!({"type": "channel.created", "cid": "messaging:k"}),
+        json!({"type": "reaction.new", "cid": "messaging:k"}),
+    ];
+    let answer = post_events(&a, json!({ "events": events })).await;
+    let got = accepted(&answer);
+    let counts: Vec<i64> = got.iter().map(|(_, n, _)| *n).collect();
+    assert_eq!(
+        counts,
+        [2, 0, 0],
+        "only message.new maps into ChannelMessage: {answer}"
+    );
+    let message_id = got[0].0.clone();
+    for hook in ["hook_id=k", "hook_id=ks"] {
+        deliveries_until(&a, hook, "delivered", |r| all_status(r, 1, "delivered")).await;
+    }
+
+    // Chime's shape, under the app's AppInstance ARN
+    let (event_type, payload) = only_record(&kinesis_records(&kinesis, &chime_name).await);
+    assert_eq!(event_type, "CREATE_CHANNEL_MESSAGE");
+    let instance = hookrelay::config::ChimeOpts::default()
+        .account()
+        .app_instance_arn(&a.external_id);
+    assert_eq!(
+        payload["ChannelArn"],
+        format!("{instance}/channel/messaging:k")
+    );
+    assert_eq!(payload["MessageId"], "m1");
+    assert_eq!(payload["Content"], "to kinesis");
+    assert_eq!(payload["Type"], "STANDARD");
+    assert_eq!(payload["CreatedTimestamp"], "2026-12-01T08:56:27.123Z");
+    assert_eq!(
+        payload["Sender"],
+        json!({"Arn": format!("{instance}/user/alice"), "Name": "Alice"})
+    );
+    let metadata: Value = serde_json::from_str(payload["Metadata"].as_str().unwrap()).unwrap();
+    assert_eq!(metadata["mood"], "fine", "custom fields travel in Metadata");
+
+    // the Stream event as received, for the hook that asks for it
+    let (event_type, payload) = only_record(&kinesis_records(&kinesis, &stream_name).await);
+    assert_eq!(event_type, "CREATE_CHANNEL_MESSAGE");
     assert_event(&payload, &events[0], &message_id);
 }
 

@@ -18,7 +18,7 @@ use secrecy::SecretString;
 
 use super::event::Event;
 use crate::aws::{sdk_config, CallLimits};
-use crate::hooks::{HookTarget, ValidHook};
+use crate::hooks::{HookTarget, KinesisPayload, ValidHook};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -83,6 +83,8 @@ pub struct AppContext {
     pub aws_endpoint: Option<String>,
     /// The app's random external id, passed when assuming its roles.
     pub external_id: String,
+    /// The app's AppInstance ARN (the prefix of the ARNs in Chime-shaped Kinesis records).
+    pub app_instance_arn: String,
 }
 
 /// Builds the destination of a hook; `None` for hooks that are not delivered to
@@ -117,9 +119,16 @@ pub async fn build(
             region,
             auth,
             data_types: _,
+            payload,
         } => {
             let conf = sdk_config(auth, region, &external_id, limits).await;
-            Arc::new(kinesis::Kinesis::new(stream_arn.clone(), &conf))
+            let shape = match payload {
+                KinesisPayload::Chime => kinesis::Shape::Chime {
+                    app_instance_arn: app.app_instance_arn.clone(),
+                },
+                KinesisPayload::Stream => kinesis::Shape::Stream,
+            };
+            Arc::new(kinesis::Kinesis::new(stream_arn.clone(), &conf, shape))
         }
         HookTarget::PendingMessage { .. } => return None,
     })

@@ -48,6 +48,7 @@ pub fn form_of(app_id: i64, mut h: EventHook) -> HookForm {
     let enabled = h.enabled.then(|| "on".to_string());
     let event_types = std::mem::take(&mut h.event_types);
     let kinesis_data_types = std::mem::take(&mut h.kinesis_data_types);
+    let kinesis_payload = h.kinesis_payload.take().unwrap_or_else(|| "chime".into());
     let hook_type = h.hook_type.clone();
     let id = h.id.clone();
     let [target, region, auth, key, secret, role] = fields(&mut h);
@@ -64,6 +65,7 @@ pub fn form_of(app_id: i64, mut h: EventHook) -> HookForm {
         role_arn: String::new(),
         event_types,
         kinesis_data_types,
+        kinesis_payload,
         enabled,
         action: String::new(),
     };
@@ -113,10 +115,16 @@ pub fn hook_of(form: &HookForm, stored: Option<EventHook>) -> EventHook {
             None
         };
     }
-    h.kinesis_data_types = if h.hook_type == HookType::Kinesis.as_str() {
+    let kinesis = h.hook_type == HookType::Kinesis.as_str();
+    h.kinesis_data_types = if kinesis {
         form.kinesis_data_types.clone()
     } else {
         Vec::new()
+    };
+    h.kinesis_payload = if kinesis {
+        opt(&form.kinesis_payload)
+    } else {
+        None
     };
     h
 }
@@ -137,7 +145,7 @@ pub fn field_error(e: HookError) -> FieldError {
         "key"
     } else if name.ends_with("_secret") {
         "secret"
-    } else if name == "event_types" || name == "kinesis_data_types" {
+    } else if name == "event_types" || name == "kinesis_data_types" || name == "kinesis_payload" {
         name
     } else {
         "form"
