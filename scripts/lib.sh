@@ -143,6 +143,19 @@ ensure_openapi_tools() {
   fi
 }
 
+# The AWS CLI (and boto3, pytest) for the Chime compatibility step (tests/chime/requirements.txt)
+# in the same venv: awscli 1.46 vendors its own botocore, so it leaves ministack's pin alone.
+ensure_chime_tools() {
+  ensure_venv
+  local stamp="$TOOLS_VENV/.chime-requirements"
+  if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/tests/chime/requirements.txt" "$stamp" ||
+     [ ! -x "$TOOLS_VENV/bin/aws" ]; then
+    log "installing the Chime suite's tools (AWS CLI v1, boto3, pytest)"
+    "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/chime/requirements.txt"
+    cp "$ROOT/tests/chime/requirements.txt" "$stamp"
+  fi
+}
+
 # The PostgreSQL server of the tests (trust auth on these machines): a URL without a database.
 TEST_POSTGRES="${HOOKRELAY_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 export HOOKRELAY_TEST_POSTGRES="$TEST_POSTGRES"

@@ -2,7 +2,8 @@
 # Every test: installs what is missing (wasm32 target, wasm-bindgen-cli, chromium, node
 # modules, the AWS emulator's venv), then runs cargo fmt --check, clippy, the unit and
 # integration tests (against the AWS emulator), the official SDK suites, the OpenAPI contract
-# (schemathesis) and the Playwright suite against the release build. Ends with one summary
+# (schemathesis), the Chime compatibility suite (boto3, AWS CLI) and the Playwright suite
+# against the release build. Ends with one summary
 # line: "summary: N passed, N failed".
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -96,6 +97,19 @@ counts=$(sed -nE 's/^openapi summary: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p'
 PASSED=$((PASSED + ${counts% *}))
 FAILED=$((FAILED + ${counts#* }))
 [ "$rc" = 0 ] || step_failed "OpenAPI contract (schemathesis)"
+
+log "Chime compatibility: boto3 chime-sdk-messaging and the AWS CLI against the release binary"
+ensure_chime_tools
+set +e
+HOOKRELAY_BIN="$ROOT/target/release/hookrelay" CHIME_PYTHON="$TOOLS_VENV/bin/python" ROOT="$ROOT" \
+  bash tests/chime/run.sh 2>&1 | tee target/chime.log
+rc=${PIPESTATUS[0]}
+set -e
+counts=$(sed -nE 's/^chime summary: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' target/chime.log | tail -n1)
+[ -n "$counts" ] || counts="0 1"
+PASSED=$((PASSED + ${counts% *}))
+FAILED=$((FAILED + ${counts#* }))
+[ "$rc" = 0 ] || step_failed "Chime compatibility (boto3, AWS CLI)"
 
 log "Playwright end-to-end tests"
 build_site

@@ -299,6 +299,7 @@ pub async fn application(
     let routes = generate_route_list(App);
     let app = Router::new()
         .merge(crate::api::router())
+        .merge(crate::api::chime::streaming::router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

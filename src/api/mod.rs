@@ -8,6 +8,7 @@
 mod app;
 pub mod auth;
 pub(crate) mod check;
+pub mod chime;
 pub mod error;
 pub mod events;
 pub mod events_memory;

@@ -150,6 +150,28 @@ pub async fn apply(
     Ok(count)
 }
 
+/// Replaces the app's hooks with what `change` makes of the stored ones, in one transaction
+/// (the Chime API's merge and delete): planned and validated as a `PATCH /app` whose
+/// `event_hooks` is the whole new list (without `explicit_event_hooks_deletion`), so hooks
+/// left out are removed and an invalid result changes nothing. Returns the hooks as stored.
+pub async fn apply_with(
+    store: &Store,
+    app_id: AppId,
+    ctx: &ValidateContext<'_>,
+    change: impl FnOnce(Vec<EventHook>) -> Vec<EventHook>,
+) -> Result<Vec<EventHook>, ChangeError> {
+    let mut tx = store.change_hooks(app_id).await?;
+    let stored = list_in(&mut tx).await?;
+    let incoming = change(stored.clone());
+    let records = plan_hooks(&stored, incoming, false, ctx, Millis::now())?;
+    tx.replace_hooks(&records).await?;
+    tx.commit().await?;
+    Ok(records
+        .into_iter()
+        .map(|r| patch::with_credentials(r.hook, r.credentials))
+        .collect())
+}
+
 async fn list_in(tx: &mut crate::store::HookChange) -> Result<Vec<EventHook>, StoreError> {
     Ok(tx
         .hooks()

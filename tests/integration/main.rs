@@ -2,6 +2,7 @@
 
 mod api;
 mod checks;
+mod chime;
 mod cli;
 mod dashboard;
 mod dashboard_hooks;

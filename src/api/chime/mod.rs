@@ -1,0 +1,3 @@
+pub mod error;
+pub mod sigv4;
+pub mod streaming;
