@@ -19,16 +19,16 @@
 #   CHIME_OTHER_API_KEY, CHIME_OTHER_API_SECRET, CHIME_OTHER_APP_ARN, CHIME_AWS_CLI,
 #   AWS_ENDPOINT_URL_CHIME_SDK_MESSAGING (= CHIME_URL, while AWS_ENDPOINT_URL stays the emulator)
 # and ends with one line: "chime summary: N passed, N failed" (one per pytest test case).
+# The server plumbing (work dir, apps, serve, cleanup) is tests/lib/server.sh.
 set -euo pipefail
 
-log() { printf '\033[1;34m==>\033[0m [chime] %s\n' "$*" >&2; }
-die() { printf '\033[1;31merror:\033[0m [chime] %s\n' "$*" >&2; exit 1; }
+SUITE=chime
+# shellcheck source=../lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/server.sh"
 
-for var in HOOKRELAY_BIN AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION CHIME_PYTHON ROOT; do
-  [ -n "${!var:-}" ] || die "$var is not set"
-done
-[ -x "$HOOKRELAY_BIN" ] || die "HOOKRELAY_BIN is not executable: $HOOKRELAY_BIN"
-[ -x "$CHIME_PYTHON" ] || command -v "$CHIME_PYTHON" >/dev/null || die "CHIME_PYTHON not found: $CHIME_PYTHON"
+need_env HOOKRELAY_BIN AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION CHIME_PYTHON ROOT
+need_executable HOOKRELAY_BIN
+need_command CHIME_PYTHON
 CHIME_AWS_CLI="$(dirname "$(command -v "$CHIME_PYTHON")")/aws"
 [ -x "$CHIME_AWS_CLI" ] || die "the AWS CLI is not installed next to $CHIME_PYTHON (tests/chime/requirements.txt)"
 export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION CHIME_AWS_CLI HOOKRELAY_BIN
@@ -39,43 +39,11 @@ unset HOOKRELAY_CHIME_REGION HOOKRELAY_CHIME_ACCOUNT
 unset AWS_ENDPOINT_URL_CHIME_SDK_MESSAGING AWS_ENDPOINT_URL_KINESIS AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/hookrelay-chime.XXXXXX")
-DATA_DIR="$WORK/data"
-SERVER_LOG="$WORK/server.log"
-SERVER_PID=""
-
-cleanup() {
-  local rc=$?
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [ "$rc" != 0 ] && [ -s "$SERVER_LOG" ]; then
-    log "last lines of the server log ($SERVER_LOG):"
-    tail -n 40 "$SERVER_LOG" >&2 || true
-  fi
-  # keep the work dir (server log, JUnit report) when something failed
-  if [ "$rc" = 0 ] && [ -z "${CHIME_KEEP:-}" ]; then rm -rf "$WORK"; else log "logs and reports kept in $WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-PORT=$("$CHIME_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+suite_workdir "logs and reports"
 
 # --- two apps (the second one's ARN is the Forbidden case) ----------------------------------
-app_field() { "$CHIME_PYTHON" -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1"; }
-
-APP_JSON=$("$HOOKRELAY_BIN" app create --name "Chime tests" --data-dir "$DATA_DIR" 2>>"$SERVER_LOG") ||
-  die "hookrelay app create failed"
-OTHER_JSON=$("$HOOKRELAY_BIN" app create --name "Chime tests other" --data-dir "$DATA_DIR" 2>>"$SERVER_LOG") ||
-  die "hookrelay app create failed"
+create_app APP_JSON "Chime tests"
+create_app OTHER_JSON "Chime tests other"
 CHIME_API_KEY=$(app_field api_key <<<"$APP_JSON")
 CHIME_API_SECRET=$(app_field api_secret <<<"$APP_JSON")
 CHIME_APP_ARN=$(app_field app_instance_arn <<<"$APP_JSON") || die "app create printed no app_instance_arn"
@@ -85,19 +53,9 @@ CHIME_OTHER_APP_ARN=$(app_field app_instance_arn <<<"$OTHER_JSON") || die "app c
 export CHIME_API_KEY CHIME_API_SECRET CHIME_APP_ARN CHIME_OTHER_API_KEY CHIME_OTHER_API_SECRET CHIME_OTHER_APP_ARN
 
 # --- the server (with the emulator's AWS settings: its Kinesis deliveries go there) ---------
-log "starting hookrelay on 127.0.0.1:$PORT (data in $DATA_DIR)"
-(cd "$ROOT" && exec "$HOOKRELAY_BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA_DIR" --allow-private-targets) \
-  >>"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-export CHIME_URL="http://127.0.0.1:$PORT"
-
-deadline=$((SECONDS + 30))
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$CHIME_URL/healthz" || true)" = 200 ]; do
-  kill -0 "$SERVER_PID" 2>/dev/null || die "hookrelay serve exited"
-  [ "$SECONDS" -lt "$deadline" ] || die "hookrelay did not answer GET /healthz with 200 within 30 s"
-  sleep 0.2
-done
-log "hookrelay is up at $CHIME_URL"
+start_server
+export CHIME_URL="$SERVER_URL"
+wait_healthy
 
 # --- the suite ------------------------------------------------------------------------------
 # The AWS CLI finds Hookrelay through the Chime-specific variable, which wins over

@@ -17,51 +17,23 @@
 # ends with one line: "openapi summary: N passed, N failed" (one test per operation). Nothing
 # leaves this machine: the server's HTTP clients get a dead proxy for every host but the
 # loopback one, so a generated webhook URL fails at once instead of reaching the network.
+# The server plumbing (work dir, app, serve, cleanup) is tests/lib/server.sh.
 set -euo pipefail
 
-log() { printf '\033[1;34m==>\033[0m [openapi] %s\n' "$*" >&2; }
-die() { printf '\033[1;31merror:\033[0m [openapi] %s\n' "$*" >&2; exit 1; }
+SUITE=openapi
+# shellcheck source=../lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/server.sh"
 
-for var in HOOKRELAY_BIN AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION OPENAPI_PYTHON ROOT; do
-  [ -n "${!var:-}" ] || die "$var is not set"
-done
-[ -x "$HOOKRELAY_BIN" ] || die "HOOKRELAY_BIN is not executable: $HOOKRELAY_BIN"
+need_env HOOKRELAY_BIN AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION OPENAPI_PYTHON ROOT
+need_executable HOOKRELAY_BIN
 SCHEMATHESIS="$(dirname "$OPENAPI_PYTHON")/schemathesis"
 [ -x "$SCHEMATHESIS" ] || die "schemathesis is not installed next to $OPENAPI_PYTHON"
 unset HOOKRELAY_DATABASE_URL HOOKRELAY_MASTER_KEY HOOKRELAY_DATA_DIR HOOKRELAY_LISTEN
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/hookrelay-openapi.XXXXXX")
-DATA_DIR="$WORK/data"
-SERVER_LOG="$WORK/server.log"
-SERVER_PID=""
-
-cleanup() {
-  local rc=$?
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [ "$rc" != 0 ] && [ -s "$SERVER_LOG" ]; then
-    log "last lines of the server log ($SERVER_LOG):"
-    tail -n 40 "$SERVER_LOG" >&2 || true
-  fi
-  if [ "$rc" = 0 ] && [ -z "${OPENAPI_KEEP:-}" ]; then rm -rf "$WORK"; else log "logs and reports kept in $WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-PORT=$("$OPENAPI_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+suite_workdir "logs and reports"
 
 # --- an app and its server token -----------------------------------------------------------
-APP_JSON=$("$HOOKRELAY_BIN" app create --name "OpenAPI fuzz" --data-dir "$DATA_DIR" 2>>"$SERVER_LOG") ||
-  die "hookrelay app create failed"
+create_app APP_JSON "OpenAPI fuzz"
 read -r HOOKRELAY_API_KEY HOOKRELAY_JWT < <("$OPENAPI_PYTHON" - "$APP_JSON" <<'PY'
 import base64, hashlib, hmac, json, sys
 
@@ -76,25 +48,13 @@ PY
 export HOOKRELAY_API_KEY HOOKRELAY_JWT
 
 # --- the server ------------------------------------------------------------------------------
-log "starting hookrelay on 127.0.0.1:$PORT (data in $DATA_DIR)"
-(
-  cd "$ROOT"
-  # a dead proxy for every host but this one's: nothing the fuzzer invents reaches the network
-  export HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9
-  export http_proxy=$HTTP_PROXY https_proxy=$HTTPS_PROXY all_proxy=$ALL_PROXY
-  export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-  exec "$HOOKRELAY_BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA_DIR" --allow-private-targets
-) >>"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-URL="http://127.0.0.1:$PORT"
-
-deadline=$((SECONDS + 30))
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz" || true)" = 200 ]; do
-  kill -0 "$SERVER_PID" 2>/dev/null || die "hookrelay serve exited"
-  [ "$SECONDS" -lt "$deadline" ] || die "hookrelay did not answer GET /healthz with 200 within 30 s"
-  sleep 0.2
-done
-log "hookrelay is up at $URL"
+# a dead proxy for every host but this one's: nothing the fuzzer invents reaches the network
+dead_proxy=http://127.0.0.1:9
+start_server HTTP_PROXY=$dead_proxy HTTPS_PROXY=$dead_proxy ALL_PROXY=$dead_proxy \
+  http_proxy=$dead_proxy https_proxy=$dead_proxy all_proxy=$dead_proxy \
+  NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+URL="$SERVER_URL"
+wait_healthy
 
 # --- schemathesis ----------------------------------------------------------------------------
 # The credentials go to the document's security schemes by name (all three on every call).

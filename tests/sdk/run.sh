@@ -16,16 +16,17 @@
 #   SDK_QUEUE_URL, SDK_TOPIC_ARN, SDK_TOPIC_QUEUE_URL
 # runs `pytest -q tests/sdk/python`, then `node --test` in tests/sdk/js (both, always), stops the
 # server, prints "sdk summary: N passed, N failed" and exits non-zero when either suite failed.
+# Optional: SDK_KEEP=1 keeps the work dir (server log, suite logs) even when all passed.
+# The server plumbing (work dir, apps, serve, cleanup) is tests/lib/server.sh.
 set -euo pipefail
 
-log() { printf '\033[1;34m==>\033[0m [sdk] %s\n' "$*" >&2; }
-die() { printf '\033[1;31merror:\033[0m [sdk] %s\n' "$*" >&2; exit 1; }
+SUITE=sdk
+# shellcheck source=../lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/server.sh"
 
-for var in HOOKRELAY_BIN AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION SDK_PYTHON ROOT; do
-  [ -n "${!var:-}" ] || die "$var is not set"
-done
-[ -x "$HOOKRELAY_BIN" ] || die "HOOKRELAY_BIN is not executable: $HOOKRELAY_BIN"
-[ -x "$SDK_PYTHON" ] || command -v "$SDK_PYTHON" >/dev/null || die "SDK_PYTHON not found: $SDK_PYTHON"
+need_env HOOKRELAY_BIN AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION SDK_PYTHON ROOT
+need_executable HOOKRELAY_BIN
+need_command SDK_PYTHON
 export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION SDK_PYTHON ROOT
 SDK_DIR="$ROOT/tests/sdk"
 
@@ -33,43 +34,11 @@ SDK_DIR="$ROOT/tests/sdk"
 unset STREAM_CHAT_URL STREAM_CHAT_TIMEOUT STREAM_LOCAL_TEST_RUN STREAM_LOCAL_TEST_HOST
 unset HOOKRELAY_DATABASE_URL HOOKRELAY_MASTER_KEY HOOKRELAY_DATA_DIR HOOKRELAY_LISTEN
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/hookrelay-sdk.XXXXXX")
-DATA_DIR="$WORK/data"
-SERVER_LOG="$WORK/server.log"
-SERVER_PID=""
-
-cleanup() {
-  local rc=$?
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [ "$rc" != 0 ] && [ -s "$SERVER_LOG" ]; then
-    log "last lines of the server log ($SERVER_LOG):"
-    tail -n 40 "$SERVER_LOG" >&2 || true
-  fi
-  # keep the work dir (server log, suite logs) when something failed
-  if [ "$rc" = 0 ]; then rm -rf "$WORK"; else log "logs kept in $WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-PORT=$("$SDK_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+suite_workdir
 
 # --- two apps -----------------------------------------------------------------------------
-app_field() { "$SDK_PYTHON" -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1"; }
-
-APP_JSON=$("$HOOKRELAY_BIN" app create --name "SDK tests" --data-dir "$DATA_DIR" 2>>"$SERVER_LOG") ||
-  die "hookrelay app create failed"
-OTHER_JSON=$("$HOOKRELAY_BIN" app create --name "SDK tests other" --data-dir "$DATA_DIR" 2>>"$SERVER_LOG") ||
-  die "hookrelay app create failed"
+create_app APP_JSON "SDK tests"
+create_app OTHER_JSON "SDK tests other"
 HOOKRELAY_API_KEY=$(app_field api_key <<<"$APP_JSON")
 HOOKRELAY_API_SECRET=$(app_field api_secret <<<"$APP_JSON")
 HOOKRELAY_OTHER_API_KEY=$(app_field api_key <<<"$OTHER_JSON")
@@ -77,19 +46,9 @@ HOOKRELAY_OTHER_API_SECRET=$(app_field api_secret <<<"$OTHER_JSON")
 export HOOKRELAY_API_KEY HOOKRELAY_API_SECRET HOOKRELAY_OTHER_API_KEY HOOKRELAY_OTHER_API_SECRET
 
 # --- the server ---------------------------------------------------------------------------
-log "starting hookrelay on 127.0.0.1:$PORT (data in $DATA_DIR)"
-(cd "$ROOT" && exec "$HOOKRELAY_BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA_DIR" --allow-private-targets) \
-  >>"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-export HOOKRELAY_URL="http://127.0.0.1:$PORT"
-
-deadline=$((SECONDS + 30))
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$HOOKRELAY_URL/healthz" || true)" = 200 ]; do
-  kill -0 "$SERVER_PID" 2>/dev/null || die "hookrelay serve exited"
-  [ "$SECONDS" -lt "$deadline" ] || die "hookrelay did not answer GET /healthz with 200 within 30 s"
-  sleep 0.2
-done
-log "hookrelay is up at $HOOKRELAY_URL"
+start_server
+export HOOKRELAY_URL="$SERVER_URL"
+wait_healthy
 
 # --- AWS resources for the JS suite (the Python suite creates its own with boto3) ----------
 # They live as long as the emulator, which scripts/test.sh stops at the end.
