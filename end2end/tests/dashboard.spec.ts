@@ -179,6 +179,9 @@ test.describe('without JavaScript', () => {
     await page.getByRole('button', { name: 'Create app' }).click();
     await expect(page.getByRole('heading', { name: 'Support desk' })).toBeVisible();
     await expect(page.getByTestId('api-key')).toHaveText(/^[a-z0-9]{12}$/);
+    await expect(page.getByTestId('app-instance-arn')).toHaveText(
+      /^arn:aws:chime:us-east-1:000000000000:app-instance\/[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
 
     await page.getByRole('button', { name: 'Log out' }).click();
     await expect(page).toHaveURL(/\/login$/);
