@@ -34,7 +34,20 @@ fn tune_allocator() {
             unsafe { libmimalloc_sys::mi_option_set(option, value) };
         }
     }
+    // SQLite allocates through the C library's malloc, from each connection's own thread:
+    // glibc gives every such thread an arena of its own that keeps its freed memory (about
+    // 2 MB each under load). Two arenas serve them all.
+    #[cfg(target_env = "gnu")]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets a malloc parameter, under malloc's own lock; arenas made
+        // after it (SQLite's threads start with the pool, later) obey it
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, GLIBC_ARENAS) };
+    }
 }
+
+/// glibc malloc arenas (`MALLOC_ARENA_MAX` wins when set).
+#[cfg(target_env = "gnu")]
+const GLIBC_ARENAS: libc::c_int = 2;
 
 #[tokio::main]
 async fn main() -> ExitCode {
