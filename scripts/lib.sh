@@ -120,40 +120,34 @@ ensure_venv() {
   fi
 }
 
+# Installs tests/SUITE/requirements.txt into the venv unless the venv already holds that exact
+# file (a stamp copy) and, when given, the executable NEEDS; MESSAGE is logged when it installs.
+ensure_requirements() {
+  local suite=$1 message=$2 needs=${3:-}
+  ensure_venv
+  local file="$ROOT/tests/$suite/requirements.txt" stamp="$TOOLS_VENV/.$suite-requirements"
+  if [ ! -f "$stamp" ] || ! cmp -s "$file" "$stamp" || { [ -n "$needs" ] && [ ! -x "$TOOLS_VENV/bin/$needs" ]; }; then
+    log "$message"
+    "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$file"
+    cp "$file" "$stamp"
+  fi
+}
+
 # The official SDKs' test dependencies (tests/sdk/requirements.txt) in the same venv.
 ensure_sdk_tools() {
-  ensure_venv
   ensure_node
-  local stamp="$TOOLS_VENV/.sdk-requirements"
-  if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/tests/sdk/requirements.txt" "$stamp"; then
-    log "installing the official SDKs' test requirements (stream-chat, pytest, boto3)"
-    "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/sdk/requirements.txt"
-    cp "$ROOT/tests/sdk/requirements.txt" "$stamp"
-  fi
+  ensure_requirements sdk "installing the official SDKs' test requirements (stream-chat, pytest, boto3)"
 }
 
 # schemathesis for the OpenAPI fuzz step (tests/openapi/requirements.txt) in the same venv.
 ensure_openapi_tools() {
-  ensure_venv
-  local stamp="$TOOLS_VENV/.openapi-requirements"
-  if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/tests/openapi/requirements.txt" "$stamp"; then
-    log "installing the OpenAPI fuzzer (schemathesis)"
-    "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/openapi/requirements.txt"
-    cp "$ROOT/tests/openapi/requirements.txt" "$stamp"
-  fi
+  ensure_requirements openapi "installing the OpenAPI fuzzer (schemathesis)"
 }
 
 # The AWS CLI (and boto3, pytest) for the Chime compatibility step (tests/chime/requirements.txt)
 # in the same venv: awscli 1.46 vendors its own botocore, so it leaves ministack's pin alone.
 ensure_chime_tools() {
-  ensure_venv
-  local stamp="$TOOLS_VENV/.chime-requirements"
-  if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/tests/chime/requirements.txt" "$stamp" ||
-     [ ! -x "$TOOLS_VENV/bin/aws" ]; then
-    log "installing the Chime suite's tools (AWS CLI v1, boto3, pytest)"
-    "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/chime/requirements.txt"
-    cp "$ROOT/tests/chime/requirements.txt" "$stamp"
-  fi
+  ensure_requirements chime "installing the Chime suite's tools (AWS CLI v1, boto3, pytest)" aws
 }
 
 # The PostgreSQL server of the tests (trust auth on these machines): a URL without a database.

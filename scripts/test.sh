@@ -72,44 +72,34 @@ count_results target/cargo-test-pg.log
 
 [ -x target/release/hookrelay ] || build_server
 
+# Runs one end-to-end suite (tests/NAME/run.sh) against the release binary with the venv's
+# python in NAME_PYTHON, and adds the counts of its last "NAME summary: N passed, N failed" line
+# (none: one failure).
+run_suite() {
+  local name=$1 step=$2 counts rc
+  set +e
+  env HOOKRELAY_BIN="$ROOT/target/release/hookrelay" "${name^^}_PYTHON=$TOOLS_VENV/bin/python" ROOT="$ROOT" \
+    bash "tests/$name/run.sh" 2>&1 | tee "target/$name.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  counts=$(sed -nE "s/^$name summary: ([0-9]+) passed, ([0-9]+) failed\$/\\1 \\2/p" "target/$name.log" | tail -n1)
+  [ -n "$counts" ] || counts="0 1"
+  PASSED=$((PASSED + ${counts% *}))
+  FAILED=$((FAILED + ${counts#* }))
+  [ "$rc" = 0 ] || step_failed "$step"
+}
+
 log "official SDK suites (Python and JS stream-chat) against the release binary"
 ensure_sdk_tools
-set +e
-HOOKRELAY_BIN="$ROOT/target/release/hookrelay" SDK_PYTHON="$TOOLS_VENV/bin/python" ROOT="$ROOT" \
-  bash tests/sdk/run.sh 2>&1 | tee target/sdk.log
-rc=${PIPESTATUS[0]}
-set -e
-counts=$(sed -nE 's/^sdk summary: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' target/sdk.log | tail -n1)
-[ -n "$counts" ] || counts="0 1"
-PASSED=$((PASSED + ${counts% *}))
-FAILED=$((FAILED + ${counts#* }))
-[ "$rc" = 0 ] || step_failed "SDK suites"
+run_suite sdk "SDK suites"
 
 log "OpenAPI contract: schemathesis over every operation of /openapi.json"
 ensure_openapi_tools
-set +e
-HOOKRELAY_BIN="$ROOT/target/release/hookrelay" OPENAPI_PYTHON="$TOOLS_VENV/bin/python" ROOT="$ROOT" \
-  bash tests/openapi/run.sh 2>&1 | tee target/openapi.log
-rc=${PIPESTATUS[0]}
-set -e
-counts=$(sed -nE 's/^openapi summary: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' target/openapi.log | tail -n1)
-[ -n "$counts" ] || counts="0 1"
-PASSED=$((PASSED + ${counts% *}))
-FAILED=$((FAILED + ${counts#* }))
-[ "$rc" = 0 ] || step_failed "OpenAPI contract (schemathesis)"
+run_suite openapi "OpenAPI contract (schemathesis)"
 
 log "Chime compatibility: boto3 chime-sdk-messaging and the AWS CLI against the release binary"
 ensure_chime_tools
-set +e
-HOOKRELAY_BIN="$ROOT/target/release/hookrelay" CHIME_PYTHON="$TOOLS_VENV/bin/python" ROOT="$ROOT" \
-  bash tests/chime/run.sh 2>&1 | tee target/chime.log
-rc=${PIPESTATUS[0]}
-set -e
-counts=$(sed -nE 's/^chime summary: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' target/chime.log | tail -n1)
-[ -n "$counts" ] || counts="0 1"
-PASSED=$((PASSED + ${counts% *}))
-FAILED=$((FAILED + ${counts#* }))
-[ "$rc" = 0 ] || step_failed "Chime compatibility (boto3, AWS CLI)"
+run_suite chime "Chime compatibility (boto3, AWS CLI)"
 
 log "Playwright end-to-end tests"
 build_site
