@@ -116,6 +116,11 @@ fn is_kinesis(hook: &EventHook) -> bool {
     hook.hook_type == HookType::Kinesis.as_str()
 }
 
+/// An enabled Kinesis hook of the stream `arn`.
+fn streams_to(hook: &EventHook, arn: &str) -> bool {
+    is_kinesis(hook) && hook.enabled && hook.kinesis_stream_arn.as_deref() == Some(arn)
+}
+
 /// The data types a Kinesis hook streams (none named: both).
 fn data_types(hook: &EventHook) -> Vec<ChimeDataType> {
     let named: Vec<ChimeDataType> = hook
@@ -158,9 +163,7 @@ pub fn put(mut hooks: Vec<EventHook>, configs: &[StreamingConfiguration]) -> Vec
         let name = config.data_type.as_str();
         let mut emptied = Vec::new();
         for (i, hook) in hooks.iter_mut().enumerate() {
-            let same_stream = hook.enabled
-                && hook.kinesis_stream_arn.as_deref() == Some(config.resource_arn.as_str());
-            if !is_kinesis(hook) || same_stream {
+            if !is_kinesis(hook) || streams_to(hook, &config.resource_arn) {
                 continue;
             }
             let mut types = data_types(hook);
@@ -175,11 +178,9 @@ pub fn put(mut hooks: Vec<EventHook>, configs: &[StreamingConfiguration]) -> Vec
         for i in emptied.into_iter().rev() {
             hooks.remove(i);
         }
-        let existing = hooks.iter_mut().find(|h| {
-            is_kinesis(h)
-                && h.enabled
-                && h.kinesis_stream_arn.as_deref() == Some(config.resource_arn.as_str())
-        });
+        let existing = hooks
+            .iter_mut()
+            .find(|h| streams_to(h, &config.resource_arn));
         match existing {
             Some(hook) => {
                 let mut types = data_types(hook);

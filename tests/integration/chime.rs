@@ -257,55 +257,24 @@ async fn the_api_refuses_with_aws_error_shapes() {
     assert!(hooks(&a).await.is_empty());
     // an unknown key, a wrong secret, a stale date
     let now = SystemTime::now();
-    let unknown = signed_at(
-        &app,
-        ("nosuchkey", "x"),
-        "us-east-1",
-        now,
-        Method::GET,
-        &arn,
-        None,
-    )
-    .await;
-    check(
-        &unknown,
-        403,
-        "UnrecognizedClientException",
-        "UnrecognizedClientException",
-    );
-    let wrong = signed_at(
-        &app,
-        (&a.api_key, "not-the-secret"),
-        "us-east-1",
-        now,
-        Method::GET,
-        &arn,
-        None,
-    )
-    .await;
-    check(
-        &wrong,
-        403,
-        "InvalidSignatureException",
-        "InvalidSignatureException",
-    );
     let stale = now - Duration::from_secs(16 * 60);
-    let old = signed_at(
-        &app,
-        (&a.api_key, &a.api_secret),
-        "us-east-1",
-        stale,
-        Method::GET,
-        &arn,
-        None,
-    )
-    .await;
-    check(
-        &old,
-        403,
-        "InvalidSignatureException",
-        "InvalidSignatureException",
-    );
+    let refused = [
+        (("nosuchkey", "x"), now, "UnrecognizedClientException"),
+        (
+            (a.api_key.as_str(), "not-the-secret"),
+            now,
+            "InvalidSignatureException",
+        ),
+        (
+            (a.api_key.as_str(), a.api_secret.as_str()),
+            stale,
+            "InvalidSignatureException",
+        ),
+    ];
+    for (creds, time, shape) in refused {
+        let answer = signed_at(&app, creds, "us-east-1", time, Method::GET, &arn, None).await;
+        check(&answer, 403, shape, shape);
+    }
     // unsigned: no Authorization at all
     let res = reqwest::get(app.url(&format!(
         "/app-instances/{}/streaming-configurations",
