@@ -12,7 +12,7 @@ use super::dispatch::{Dispatcher, Routed};
 use super::event::Event;
 use super::fanout::HookFilter;
 use super::metrics::Metrics;
-use crate::domain::{AppId, Millis};
+use crate::domain::{AppId, EventSource, Millis};
 use crate::store::outbox::Lease;
 use crate::store::{NewDelivery, NewEvent, Store, StoreError};
 
@@ -43,6 +43,7 @@ pub enum IngestError {
 
 struct Job {
     app_id: AppId,
+    source: EventSource,
     events: Vec<Event>,
     reply: oneshot::Sender<Result<Vec<Accepted>, IngestError>>,
 }
@@ -63,12 +64,14 @@ impl Ingest {
     pub async fn accept(
         &self,
         app_id: AppId,
+        source: EventSource,
         events: Vec<Event>,
     ) -> Result<Vec<Accepted>, IngestError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job {
                 app_id,
+                source,
                 events,
                 reply,
             })
@@ -160,6 +163,7 @@ async fn commit(
                     event_type: &e.event_type,
                     cid: e.cid.as_deref(),
                     payload: &e.json,
+                    source: job.source,
                 })
                 .collect();
             (job.app_id, rows)

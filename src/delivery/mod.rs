@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::DeliveryOpts;
-use crate::domain::AppId;
+use crate::domain::{AppId, EventSource};
 use crate::store::Store;
 
 pub use event::{Event, EventError};
@@ -68,8 +68,25 @@ impl Engine {
         app_id: AppId,
         events: Vec<Event>,
     ) -> Result<Vec<Accepted>, IngestError> {
-        self.admission.admit(app_id)?;
-        let accepted = self.ingest.accept(app_id, events).await?;
+        self.admit(app_id)?;
+        self.accept_admitted(app_id, EventSource::Api, events).await
+    }
+
+    /// Whether the app may send events now: its backlog and the disk are within their limits
+    /// (a chat call asks before it changes anything, then uses [`Engine::accept_admitted`]).
+    pub fn admit(&self, app_id: AppId) -> Result<(), IngestError> {
+        Ok(self.admission.admit(app_id)?)
+    }
+
+    /// Stores events from `source` that [`Engine::admit`] let in (or that a committed chat
+    /// change already fired): returns once they are on disk.
+    pub async fn accept_admitted(
+        &self,
+        app_id: AppId,
+        source: EventSource,
+        events: Vec<Event>,
+    ) -> Result<Vec<Accepted>, IngestError> {
+        let accepted = self.ingest.accept(app_id, source, events).await?;
         self.admission
             .added(app_id, accepted.iter().map(|a| a.deliveries).sum());
         Ok(accepted)

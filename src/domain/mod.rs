@@ -5,6 +5,7 @@
 //! these types without depending on the layers that use it. It only needs `serde` and `thiserror`, so it compiles for the browser bundle too.
 
 pub mod delivery;
+pub mod event_source;
 pub mod hook;
 pub mod ids;
 pub mod settings;
@@ -12,6 +13,7 @@ pub mod time;
 pub mod user;
 
 pub use delivery::{DeliveryStatus, Finish, HookType, Outcome, UnknownHookType};
+pub use event_source::EventSource;
 pub use hook::{EventHook, HookError};
 pub use ids::{AppId, DeliveryId, HookId, UserId};
 pub use settings::{LegacySecrets, LegacySettings};

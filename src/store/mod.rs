@@ -12,6 +12,7 @@
 //! | [`hooks`] | an app's hooks and legacy settings: read, and change in one transaction ([`HookChange`]) |
 //! | [`apps`], [`users`], [`sessions`] | apps and their secrets, dashboard users, dashboard sessions |
 //! | [`meta`] | the master-key canary |
+//! | [`chat`] | the chat source's users, channels, members and messages, and its outbox ([`ChatTx`]) |
 //!
 //! Rows come back as named structs of `crate::domain` types (typed ids, [`Millis`],
 //! [`HookType`](crate::domain::HookType), [`DeliveryStatus`](crate::domain::DeliveryStatus)),
@@ -28,6 +29,7 @@
 //! SQLite, row locks on PostgreSQL).
 
 pub mod apps;
+pub mod chat;
 pub mod hooks;
 pub mod log;
 pub mod meta;
@@ -45,6 +47,7 @@ mod sqlite;
 use crate::domain::Millis;
 use crate::secrets::MasterKey;
 
+pub use chat::{ChatChannel, ChatMember, ChatMessage, ChatTx, ChatUser, OutboxEvent};
 pub use apps::{AppName, AppSecrets, AppWithSettings, CreatedApp};
 pub use hooks::{HookChange, HookRecord, StoredHook};
 pub use log::{DeliveryRow, ListFilter};

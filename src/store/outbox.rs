@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::{backend, postgres, sqlite, Backend, Store, StoreError};
-use crate::domain::{AppId, DeliveryId, EventHook, HookId, HookType, Millis, Outcome};
+use crate::domain::{AppId, DeliveryId, EventHook, EventSource, HookId, HookType, Millis, Outcome};
 
 /// An event to store.
 pub struct NewEvent<'a> {
@@ -18,6 +18,7 @@ pub struct NewEvent<'a> {
     pub cid: Option<&'a str>,
     /// The event's JSON.
     pub payload: &'a str,
+    pub source: EventSource,
 }
 
 /// A delivery to create.

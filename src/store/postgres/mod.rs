@@ -8,6 +8,7 @@
 //! outcome transactions are not (see [`Postgres::complete`]).
 
 pub mod apps;
+pub mod chat;
 pub mod hooks;
 pub mod log;
 pub mod meta;

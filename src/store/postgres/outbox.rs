@@ -38,10 +38,12 @@ impl Ingest {
             let types: Vec<&str> = chunk.iter().map(|e| e.event_type).collect();
             let cids: Vec<Option<&str>> = chunk.iter().map(|e| e.cid).collect();
             let payloads: Vec<&str> = chunk.iter().map(|e| e.payload).collect();
+            let sources: Vec<&str> = chunk.iter().map(|e| e.source.as_str()).collect();
             let new: Vec<String> = sqlx::query_scalar(
-                "INSERT INTO events (app_id, id, type, cid, payload, accepted_at)
-                 SELECT $1, u.id, u.type, u.cid, u.payload, $2
-                 FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[]) AS u (id, type, cid, payload)
+                "INSERT INTO events (app_id, id, type, cid, payload, accepted_at, source)
+                 SELECT $1, u.id, u.type, u.cid, u.payload, $2, u.source
+                 FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+                   AS u (id, type, cid, payload, source)
                  ON CONFLICT (app_id, id) DO NOTHING RETURNING id",
             )
             .bind(app_id.0)
@@ -50,6 +52,7 @@ impl Ingest {
             .bind(types)
             .bind(cids)
             .bind(payloads)
+            .bind(sources)
             .fetch_all(&mut *self.tx)
             .await?;
             inserted.extend(new);
@@ -77,11 +80,12 @@ impl Ingest {
             let types: Vec<&str> = chunk.iter().map(|r| r.2.event_type).collect();
             let cids: Vec<Option<&str>> = chunk.iter().map(|r| r.2.cid).collect();
             let payloads: Vec<&str> = chunk.iter().map(|r| r.2.payload).collect();
+            let sources: Vec<&str> = chunk.iter().map(|r| r.2.source.as_str()).collect();
             let inserted: Vec<(i64, String)> = sqlx::query_as(
-                "INSERT INTO events (app_id, id, type, cid, payload, accepted_at)
-                 SELECT u.app_id, u.id, u.type, u.cid, u.payload, $1
-                 FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
-                   AS u (app_id, id, type, cid, payload)
+                "INSERT INTO events (app_id, id, type, cid, payload, accepted_at, source)
+                 SELECT u.app_id, u.id, u.type, u.cid, u.payload, $1, u.source
+                 FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+                   AS u (app_id, id, type, cid, payload, source)
                  ON CONFLICT (app_id, id) DO NOTHING RETURNING app_id, id",
             )
             .bind(accepted_at.0)
@@ -90,6 +94,7 @@ impl Ingest {
             .bind(types)
             .bind(cids)
             .bind(payloads)
+            .bind(sources)
             .fetch_all(&mut *self.tx)
             .await?;
             new.extend(inserted);

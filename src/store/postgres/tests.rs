@@ -166,6 +166,7 @@ fn event(id: &str) -> NewEvent<'_> {
         event_type: "message.new",
         cid: Some("messaging:general"),
         payload: r#"{"type":"message.new","message":{"text":"hi"}}"#,
+        source: crate::domain::EventSource::Api,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL, `synchronous=FULL`, one writer at a time.
 
 pub mod apps;
+pub mod chat;
 pub mod hooks;
 pub mod log;
 pub mod meta;

@@ -39,7 +39,7 @@ impl Ingest {
         let mut inserted = Vec::with_capacity(events.len());
         for chunk in events.chunks(CHUNK) {
             let mut q = QueryBuilder::<Db>::new(
-                "INSERT INTO events (app_id, id, type, cid, payload, accepted_at) ",
+                "INSERT INTO events (app_id, id, type, cid, payload, accepted_at, source) ",
             );
             q.push_values(chunk, |mut b, e| {
                 b.push_bind(app_id.0)
@@ -47,7 +47,8 @@ impl Ingest {
                     .push_bind(e.event_type)
                     .push_bind(e.cid)
                     .push_bind(e.payload)
-                    .push_bind(accepted_at.0);
+                    .push_bind(accepted_at.0)
+                    .push_bind(e.source.as_str());
             });
             q.push(" ON CONFLICT (app_id, id) DO NOTHING RETURNING id");
             let ids: Vec<(String,)> = q

@@ -235,6 +235,7 @@ mod tests {
                 event_type: "message.new",
                 cid: None,
                 payload: r#"{"type":"message.new"}"#,
+                source: crate::domain::EventSource::Api,
             })
             .collect();
         let fresh = tx.insert_events(app_id, at, &events).await.unwrap();
