@@ -2,7 +2,8 @@
 //! hooks (SQS, SNS, Kinesis, webhooks).
 //!
 //! Layers, imported one way: entry points (`api`, `ui`, `server`) → `hooks` (validation and
-//! the hook store), `check` (connection checker), `delivery` (the engine) → `aws` (SDK clients
+//! the hook store), `check` (connection checker), `delivery` (the engine), `chat` (the chat
+//! source, which fires its events through `delivery`) → `aws` (SDK clients
 //! shared by checks and deliveries), `egress` (where tenant URLs may connect) → `store` (the only module that names sqlx) → `domain`
 //! (ids, times, hook types, delivery states, the wire form of a hook) and `dto`. See the
 //! README's Architecture section. Server-only modules are behind `ssr` so the browser bundle
@@ -21,6 +22,8 @@ pub mod api;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod aws;
+#[cfg(feature = "ssr")]
+pub mod chat;
 #[cfg(feature = "ssr")]
 pub mod check;
 #[cfg(feature = "ssr")]

@@ -65,6 +65,8 @@ pub struct AppState {
     pub events_memory: Arc<crate::api::events_memory::EventsMemory>,
     /// The region and account of the apps' AppInstance ARNs (the Chime API, the app page).
     pub chime: crate::hooks::chime::ChimeAccount,
+    /// The chat source (Stream-compatible users, channels and messages).
+    pub chat: crate::chat::Chat,
 }
 
 impl AppState {
@@ -266,6 +268,18 @@ pub async fn application(
         },
     );
     let engine_handle = engine.clone();
+    let chat = crate::chat::Chat::new(db.clone(), engine.clone());
+    // events a crash left between a chat change's commit and ingest
+    tokio::spawn({
+        let chat = chat.clone();
+        async move {
+            match chat.drain_outbox().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "chat events left by a crash accepted"),
+                Err(e) => tracing::error!(error = %e, "accepting the chat outbox failed"),
+            }
+        }
+    });
     let state = AppState {
         leptos_options,
         db: db.clone(),
@@ -286,6 +300,7 @@ pub async fn application(
             opts.events_memory,
         )),
         chime: opts.chime.account(),
+        chat,
     };
 
     let session_store = db.session_store(opts.session_cache).await?;

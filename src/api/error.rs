@@ -250,6 +250,20 @@ pub fn op_name(method: &axum::http::Method, path: &str) -> &'static str {
         (_, "/events") => "SendEvents",
         (_, "/deliveries") => "ListDeliveries",
         (_, "/deliveries/redeliver") => "Redeliver",
+        ("POST", "/users") => "UpsertUsers",
+        ("PATCH", "/users") => "UpdateUsersPartial",
+        (method, p) if p.starts_with("/channels/") => match method {
+            _ if p.ends_with("/query") => "QueryChannel",
+            _ if p.ends_with("/message") => "SendMessage",
+            "PATCH" => "UpdateChannelPartial",
+            "DELETE" => "DeleteChannel",
+            _ => "UpdateChannel",
+        },
+        (method, p) if p.starts_with("/messages/") => match method {
+            "PUT" => "UpdateMessagePartial",
+            "DELETE" => "DeleteMessage",
+            _ => "UpdateMessage",
+        },
         _ => "Request",
     }
 }

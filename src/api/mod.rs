@@ -1,12 +1,15 @@
 //! The REST API, wire-compatible with Stream Chat's server SDKs: `GET/PATCH /app`,
 //! `POST /check_sqs|check_sns|check_kinesis|check_webhook`, `GET /hook/events`; and
-//! Hookrelay's own `POST /events`, `GET /deliveries`, `POST /deliveries/redeliver`; and their
+//! Hookrelay's own `POST /events`, `GET /deliveries`, `POST /deliveries/redeliver`; the chat
+//! source's users, channels and messages (`chat`); and their
 //! OpenAPI 3.1 description at `GET /openapi.json` (`openapi`).
 //! Handlers are thin: they parse, call `hooks::store`, `check`, `delivery` or `store`, and
 //! shape Stream's JSON; errors are one type, [`ApiError`], rendered once by the layer.
 
 mod app;
 pub mod auth;
+pub mod chat;
+pub mod chat_schema;
 pub(crate) mod check;
 pub mod chime;
 pub mod error;
@@ -47,6 +50,23 @@ pub fn router() -> Router<AppState> {
         )
         .route("/deliveries", get(events::list_deliveries))
         .route("/deliveries/redeliver", post(events::redeliver))
+        // the chat source (Stream-compatible)
+        .route("/users", post(chat::upsert_users).patch(chat::patch_users))
+        .route("/channels/{type}/query", post(chat::query_new_channel))
+        .route("/channels/{type}/{id}/query", post(chat::query_channel))
+        .route("/channels/{type}/{id}/message", post(chat::send_message))
+        .route(
+            "/channels/{type}/{id}",
+            post(chat::update_channel)
+                .patch(chat::patch_channel)
+                .delete(chat::delete_channel),
+        )
+        .route(
+            "/messages/{id}",
+            post(chat::update_message)
+                .put(chat::patch_message)
+                .delete(chat::delete_message),
+        )
         // the API's OpenAPI 3.1 description (no authentication)
         .route("/openapi.json", get(openapi::openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

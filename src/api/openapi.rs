@@ -24,7 +24,8 @@ use super::error::ErrorBody;
         title = "Hookrelay API",
         description = "The REST API of Hookrelay: wire-compatible with Stream Chat's server SDKs \
             for app settings, event hooks and their checks (`/app`, `/check_*`, `/hook/events`), \
-            plus Hookrelay's own ingest and delivery log (`/events`, `/deliveries`). Every \
+            plus Hookrelay's own ingest and delivery log (`/events`, `/deliveries`), and a \
+            Stream-compatible chat source (`/users`, `/channels`, `/messages`). Every \
             operation but this document's needs all three credentials of a server-side SDK: \
             `?api_key=`, a server JWT in `Authorization` and `stream-auth-type: jwt`. Errors \
             are Stream's error JSON (`APIError`)."
@@ -40,6 +41,17 @@ use super::error::ErrorBody;
         super::events::post_events,
         super::events::list_deliveries,
         super::events::redeliver,
+        super::chat::upsert_users,
+        super::chat::patch_users,
+        super::chat::query_channel,
+        super::chat::query_new_channel,
+        super::chat::update_channel,
+        super::chat::patch_channel,
+        super::chat::delete_channel,
+        super::chat::send_message,
+        super::chat::update_message,
+        super::chat::patch_message,
+        super::chat::delete_message,
         openapi_json,
     ),
     components(schemas(ErrorBody)),
@@ -49,6 +61,7 @@ use super::error::ErrorBody;
         (name = "app", description = "App settings and event hooks (Stream-compatible)"),
         (name = "checks", description = "Connection checks of hook targets (Stream-compatible)"),
         (name = "events", description = "Ingest and the delivery log (Hookrelay's own)"),
+        (name = "chat", description = "The chat source (Stream-compatible): users, channels, members and messages whose calls fire Stream's events"),
         (name = "meta", description = "This description"),
     )
 )]
@@ -139,6 +152,13 @@ pub enum InputErrors {
     /// The request body is larger than the operation takes (code 22).
     #[response(status = 413)]
     PayloadTooLarge(ErrorBody),
+}
+
+/// A channel, message or user named in the call does not exist (code 16).
+#[derive(IntoResponses)]
+pub enum NotFoundError {
+    #[response(status = 404)]
+    NotFound(ErrorBody),
 }
 
 /// The errors on the server's side, which any operation may answer.
