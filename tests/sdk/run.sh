@@ -9,10 +9,13 @@
 #   SDK_PYTHON             a python with tests/sdk/requirements.txt installed
 #   ROOT                   the repository root
 #
-# It starts `hookrelay serve` on a free 127.0.0.1 port with a fresh data dir and two apps,
-# creates an SQS queue, an SNS topic and a queue subscribed to it for the JS suite, exports
+# It starts `hookrelay serve` on a free 127.0.0.1 port with a fresh data dir and three apps
+# (the third, HOOKRELAY_CHAT_*, is the JS chat tests' own: `node --test` runs the JS files in
+# parallel and their chat events must not reach the hooks sdk.test.mjs sets), creates an SQS
+# queue, an SNS topic and a queue subscribed to it for the JS suite, exports
 #   HOOKRELAY_URL, HOOKRELAY_API_KEY, HOOKRELAY_API_SECRET,
 #   HOOKRELAY_OTHER_API_KEY, HOOKRELAY_OTHER_API_SECRET,
+#   HOOKRELAY_CHAT_API_KEY, HOOKRELAY_CHAT_API_SECRET,
 #   SDK_QUEUE_URL, SDK_TOPIC_ARN, SDK_TOPIC_QUEUE_URL
 # runs `pytest -q tests/sdk/python`, then `node --test` in tests/sdk/js (both, always), stops the
 # server, prints "sdk summary: N passed, N failed" and exits non-zero when either suite failed.
@@ -36,14 +39,18 @@ unset HOOKRELAY_DATABASE_URL HOOKRELAY_MASTER_KEY HOOKRELAY_DATA_DIR HOOKRELAY_L
 
 suite_workdir
 
-# --- two apps -----------------------------------------------------------------------------
+# --- three apps ---------------------------------------------------------------------------
 create_app APP_JSON "SDK tests"
 create_app OTHER_JSON "SDK tests other"
+create_app CHAT_JSON "SDK chat tests"
 HOOKRELAY_API_KEY=$(app_field api_key <<<"$APP_JSON")
 HOOKRELAY_API_SECRET=$(app_field api_secret <<<"$APP_JSON")
 HOOKRELAY_OTHER_API_KEY=$(app_field api_key <<<"$OTHER_JSON")
 HOOKRELAY_OTHER_API_SECRET=$(app_field api_secret <<<"$OTHER_JSON")
+HOOKRELAY_CHAT_API_KEY=$(app_field api_key <<<"$CHAT_JSON")
+HOOKRELAY_CHAT_API_SECRET=$(app_field api_secret <<<"$CHAT_JSON")
 export HOOKRELAY_API_KEY HOOKRELAY_API_SECRET HOOKRELAY_OTHER_API_KEY HOOKRELAY_OTHER_API_SECRET
+export HOOKRELAY_CHAT_API_KEY HOOKRELAY_CHAT_API_SECRET
 
 # --- the server ---------------------------------------------------------------------------
 start_server
