@@ -49,11 +49,15 @@ impl Chat {
         at: ChannelRef,
         data: ChannelData,
     ) -> Result<Map<String, Value>, ChatError> {
-        let mut change = self.begin(app_id).await?;
+        // reading an existing channel fires nothing: only creating one asks admission
+        let mut change = self.begin_unadmitted(app_id).await?;
         let cid = at.cid();
         let channel = match change.tx.channel(&cid).await? {
             Some(channel) => channel,
-            None => create(&mut change, at, data).await?,
+            None => {
+                self.engine.admit(app_id)?;
+                create(&mut change, at, data).await?
+            }
         };
         let members = change.members(&cid).await?;
         let messages = change.tx.messages(&cid, QUERY_MESSAGES).await?;

@@ -71,6 +71,11 @@ impl Chat {
     /// Starts a change of `app_id`'s chat state, once admission lets the app's events in.
     async fn begin(&self, app_id: AppId) -> Result<Change, ChatError> {
         self.engine.admit(app_id)?;
+        self.begin_unadmitted(app_id).await
+    }
+
+    /// Starts a call that may only read: it asks admission itself before its first write.
+    async fn begin_unadmitted(&self, app_id: AppId) -> Result<Change, ChatError> {
         let tx = self.store.begin_chat(app_id).await?;
         Ok(Change {
             tx,

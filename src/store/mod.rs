@@ -47,8 +47,8 @@ mod sqlite;
 use crate::domain::Millis;
 use crate::secrets::MasterKey;
 
-pub use chat::{ChatChannel, ChatMember, ChatMessage, ChatTx, ChatUser, OutboxEvent};
 pub use apps::{AppName, AppSecrets, AppWithSettings, CreatedApp};
+pub use chat::{ChatChannel, ChatMember, ChatMessage, ChatTx, ChatUser, OutboxEvent};
 pub use hooks::{HookChange, HookRecord, StoredHook};
 pub use log::{DeliveryRow, ListFilter};
 pub use outbox::{Claimed, Created, IngestTx, Lease, NewDelivery, NewEvent, StoredEvent};

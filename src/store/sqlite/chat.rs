@@ -37,6 +37,9 @@ pub async fn begin(db: &Sqlite, app_id: AppId) -> Result<Tx, StoreError> {
 
 type UserRow = (String, String, i64, i64);
 
+/// `cid, type, id, created_by, data, created_at, updated_at`.
+type ChannelRow = (String, String, String, Option<String>, String, i64, i64);
+
 pub async fn users(
     tx: &mut Tx,
     app_id: AppId,
@@ -92,7 +95,7 @@ pub async fn channel(
     app_id: AppId,
     cid: &str,
 ) -> Result<Option<ChatChannel>, StoreError> {
-    let row: Option<(String, String, String, Option<String>, String, i64, i64)> = sqlx::query_as(
+    let row: Option<ChannelRow> = sqlx::query_as(
         "SELECT cid, type, id, created_by, data, created_at, updated_at FROM chat_channels WHERE app_id = ? AND cid = ?",
     )
     .bind(app_id.0)
