@@ -1,7 +1,8 @@
-//! The delivery log: an app's deliveries newest first, and redelivery.
+//! The delivery log: an app's deliveries newest first, redelivery, and the app's recent events
+//! with how many deliveries each has.
 
 use super::{backend, Store, StoreError};
-use crate::domain::{AppId, DeliveryId, DeliveryStatus, HookId, HookType, Millis};
+use crate::domain::{AppId, DeliveryId, DeliveryStatus, EventSource, HookId, HookType, Millis};
 
 /// Most deliveries one redelivery may name.
 pub const REDELIVER_MAX_IDS: usize = 10_000;
@@ -37,7 +38,65 @@ pub struct DeliveryRow {
     pub payload_preview: Option<String>,
 }
 
+/// Most events [`Store::recent_events`] returns.
+pub const RECENT_EVENTS_MAX: i64 = 200;
+
+/// An accepted event as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentEvent {
+    pub id: String,
+    pub event_type: String,
+    /// The channel (`type:id`), if the event has one.
+    pub cid: Option<String>,
+    pub source: EventSource,
+    pub accepted_at: Millis,
+    /// How many deliveries the event has (one per hook it matched when accepted).
+    pub deliveries: i64,
+}
+
+/// `id, type, cid, source, accepted_at` of `events` and its count of deliveries.
+#[derive(sqlx::FromRow)]
+pub(super) struct RecentEventRecord {
+    id: String,
+    #[sqlx(rename = "type")]
+    event_type: String,
+    cid: Option<String>,
+    source: String,
+    accepted_at: i64,
+    deliveries: i64,
+}
+
+impl TryFrom<RecentEventRecord> for RecentEvent {
+    type Error = StoreError;
+
+    fn try_from(r: RecentEventRecord) -> Result<Self, StoreError> {
+        let source = EventSource::parse(&r.source).ok_or_else(|| {
+            StoreError::Corrupt(format!("event {} has source {:?}", r.id, r.source))
+        })?;
+        Ok(RecentEvent {
+            id: r.id,
+            event_type: r.event_type,
+            cid: r.cid,
+            source,
+            accepted_at: Millis(r.accepted_at),
+            deliveries: r.deliveries,
+        })
+    }
+}
+
 impl Store {
+    /// The app's latest `limit` events (at most [`RECENT_EVENTS_MAX`]), newest first (then by
+    /// id), each with its count of deliveries.
+    pub async fn recent_events(
+        &self,
+        app_id: AppId,
+        limit: i64,
+    ) -> Result<Vec<RecentEvent>, StoreError> {
+        let limit = limit.clamp(0, RECENT_EVENTS_MAX);
+        let rows = backend!(self, b => b.recent_events(app_id, limit).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     /// The app's deliveries, newest first.
     pub async fn deliveries(
         &self,
@@ -69,5 +128,37 @@ impl Store {
         now: Millis,
     ) -> Result<u64, StoreError> {
         backend!(self, b => b.redeliver_range(app_id, hook_id, since, until, now).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(source: &str) -> RecentEventRecord {
+        RecentEventRecord {
+            id: "e1".into(),
+            event_type: "message.new".into(),
+            cid: Some("messaging:x".into()),
+            source: source.into(),
+            accepted_at: 7,
+            deliveries: 2,
+        }
+    }
+
+    #[test]
+    fn a_recent_event_reads_its_source_and_refuses_an_unknown_one() {
+        let e = RecentEvent::try_from(record("chat")).unwrap();
+        assert_eq!(e.source, EventSource::Chat);
+        assert_eq!(e.accepted_at, Millis(7));
+        assert_eq!(e.deliveries, 2);
+        assert_eq!(
+            RecentEvent::try_from(record("api")).unwrap().source,
+            EventSource::Api
+        );
+        match RecentEvent::try_from(record("API")) {
+            Err(StoreError::Corrupt(m)) => assert!(m.contains("e1"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -18,6 +18,7 @@ pub fn DeliveriesPage() -> impl IntoView {
     let id = super::route_i64("id");
     let status = move || query.read().get("status").unwrap_or_default();
     let hook = move || query.read().get("hook_id").unwrap_or_default();
+    let event = move || query.read().get("event_id").unwrap_or_default();
     let redelivered = move || {
         query
             .read()
@@ -26,8 +27,8 @@ pub fn DeliveriesPage() -> impl IntoView {
     };
     let sent = move || query.read().get("sent").is_some();
     let data = Resource::new(
-        move || (id(), status(), hook(), redelivered(), sent()),
-        |(id, status, hook, _, _)| list_deliveries(id, status, hook),
+        move || (id(), status(), hook(), event(), redelivered(), sent()),
+        |(id, status, hook, event, _, _)| list_deliveries(id, status, hook, event),
     );
     view! {
         <Layout>
@@ -37,7 +38,7 @@ pub fn DeliveriesPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="muted">"Loading deliveries…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(Some(v)) => view! { <DeliveriesView v status=status() hook=hook()/> }.into_any(),
+                        Ok(Some(v)) => view! { <DeliveriesView v status=status() hook=hook() event=event()/> }.into_any(),
                         Ok(None) => view! { <h1>"No such app"</h1><p><A href="/apps">"Back to the apps"</A></p> }.into_any(),
                         Err(e) => view! { <LoadError message=e.to_string()/> }.into_any(),
                     }
@@ -52,7 +53,7 @@ fn redeliverable(d: &DeliveryView) -> bool {
 }
 
 #[component]
-fn DeliveriesView(v: DeliveriesView, status: String, hook: String) -> impl IntoView {
+fn DeliveriesView(v: DeliveriesView, status: String, hook: String, event: String) -> impl IntoView {
     let location = use_location();
     let back = {
         let search = location.search.get_untracked();
@@ -87,6 +88,8 @@ fn DeliveriesView(v: DeliveriesView, status: String, hook: String) -> impl IntoV
                     <option value="" selected=hook.is_empty()>"All"</option>
                     {v.hooks.iter().map(|(id, label)| view! { <option value=id.clone() selected=hook == *id>{label.clone()}</option> }).collect_view()}
                 </select>
+                <label for="filter-event">"Event id"</label>
+                <input id="filter-event" name="event_id" value=event placeholder="Any" data-testid="filter-event"/>
                 <button type="submit">"Filter"</button>
             </form>
             <div class="row-form">
@@ -119,7 +122,7 @@ fn DeliveriesView(v: DeliveriesView, status: String, hook: String) -> impl IntoV
                         {v.rows.into_iter().map(|d| {
                             let can = redeliverable(&d);
                             view! {
-                                <tr data-status=d.status.clone() data-delivery-id=d.id>
+                                <tr data-status=d.status.clone() data-delivery-id=d.id data-event-id=d.event_id.clone()>
                                     <td class="muted">{format_millis(d.accepted_at)}</td>
                                     <td><code>{d.event_type.clone()}</code><div class="muted small">{d.event_id.clone()}</div></td>
                                     <td>{hook_type_label(&d.hook_type)}</td>

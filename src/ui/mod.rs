@@ -1,6 +1,7 @@
 //! The dashboard (Leptos, rendered on the server and hydrated in the browser).
 
 pub mod deliveries;
+pub mod events;
 pub mod hooks;
 pub mod hooks_sfn;
 pub mod server_fns;
@@ -394,6 +395,7 @@ fn AppView(detail: AppDetail) -> impl IntoView {
             </ActionForm>
         </section>
         <hooks::HooksSection app_id=app.id.0/>
+        <events::RecentEventsSection app_id=app.id.0/>
     }
 }
 

@@ -4,11 +4,33 @@ use sqlx::{QueryBuilder, Sqlite as Db};
 
 use super::{Sqlite, CHUNK};
 use crate::domain::{AppId, DeliveryId, DeliveryStatus, HookId, Millis};
-use crate::store::log::{DeliveryRow, ListFilter};
+use crate::store::log::{DeliveryRow, ListFilter, RecentEventRecord};
 use crate::store::rows::LogRow;
 use crate::store::StoreError;
 
 impl Sqlite {
+    /// The app's latest events with their count of deliveries (`deliveries_by_event` answers
+    /// each count from the index alone).
+    pub async fn recent_events(
+        &self,
+        app_id: AppId,
+        limit: i64,
+    ) -> Result<Vec<RecentEventRecord>, StoreError> {
+        let rows = sqlx::query_as(
+            "SELECT e.id, e.type, e.cid, e.source, e.accepted_at,
+                    (SELECT COUNT(*) FROM deliveries d WHERE d.app_id = e.app_id AND d.event_id = e.id) AS deliveries
+             FROM events e
+             WHERE e.app_id = ?1
+             ORDER BY e.accepted_at DESC, e.id
+             LIMIT ?2",
+        )
+        .bind(app_id.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
     pub async fn deliveries(
         &self,
         app_id: AppId,

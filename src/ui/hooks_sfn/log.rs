@@ -7,12 +7,13 @@ use crate::dto::DeliveriesView;
 #[cfg(feature = "ssr")]
 use super::ssr;
 
-/// The delivery log, newest first, filtered by status and hook.
+/// The delivery log, newest first, filtered by status, hook and event (empty: any).
 #[server(prefix = "/_sfn", endpoint = "deliveries")]
 pub async fn list_deliveries(
     app_id: i64,
     status: String,
     hook_id: String,
+    event_id: String,
 ) -> Result<Option<DeliveriesView>, ServerFnError> {
     use crate::domain::{AppId, DeliveryStatus, HookId};
     use crate::dto::{hook_type_label, DeliveryView};
@@ -25,6 +26,7 @@ pub async fn list_deliveries(
     };
     let filter = ListFilter {
         hook_id: Some(hook_id).filter(|h| !h.is_empty()).map(HookId),
+        event_id: Some(event_id).filter(|e| !e.is_empty()),
         status: status.parse::<DeliveryStatus>().ok(),
         limit: 100,
         ..ListFilter::default()
