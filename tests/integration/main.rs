@@ -1,6 +1,7 @@
 //! Integration tests: the real app over HTTP (and the real binary for the CLI).
 
 mod api;
+mod chat;
 mod checks;
 mod chime;
 mod cli;
@@ -12,6 +13,7 @@ mod health;
 mod instances;
 mod memory;
 mod openapi;
+mod recent_events;
 mod resilience;
 mod robustness;
 mod security;
