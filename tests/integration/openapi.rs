@@ -21,6 +21,18 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/deliveries"),
     ("post", "/deliveries/redeliver"),
     ("get", "/openapi.json"),
+    // the chat source
+    ("post", "/users"),
+    ("patch", "/users"),
+    ("post", "/channels/{type}/query"),
+    ("post", "/channels/{type}/{id}/query"),
+    ("post", "/channels/{type}/{id}"),
+    ("patch", "/channels/{type}/{id}"),
+    ("delete", "/channels/{type}/{id}"),
+    ("post", "/channels/{type}/{id}/message"),
+    ("post", "/messages/{id}"),
+    ("put", "/messages/{id}"),
+    ("delete", "/messages/{id}"),
 ];
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch"];
@@ -90,6 +102,10 @@ async fn documents_every_route_with_the_sdk_security_schemes() {
                 .await
                 .unwrap()
                 .status();
+            // `GET /users` is the dashboard's users page, not an API operation
+            if *method == "get" && path == "/users" {
+                continue;
+            }
             let served = routes.contains(&(method.to_string(), path.to_string()));
             if served {
                 assert!(status != 404 && status != 405, "{method} {path}: {status}");
