@@ -150,7 +150,8 @@ async fn documents_every_route_with_the_sdk_security_schemes() {
             responses["429"]["headers"]["Retry-After"].is_object(),
             "{method} {path}"
         );
-        let success = if matches!(*method, "post") {
+        // Stream answers 201 to creating and to updating calls (PUT /messages/{id} too)
+        let success = if matches!(*method, "post" | "put") {
             "201"
         } else {
             "200"
