@@ -8,7 +8,8 @@ WASM_BINDGEN_VERSION="0.2.130" # must equal the wasm-bindgen crate in Cargo.lock
 MINISTACK_VERSION="1.5.33"
 TOOLS_VENV="$ROOT/.venv"
 
-log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+# Each line carries the time since the script started (SECONDS), so a slow step shows.
+log() { printf '\033[1;34m==>\033[0m [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 have() { command -v "$1" >/dev/null 2>&1; }

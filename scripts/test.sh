@@ -48,6 +48,9 @@ cargo clippy --quiet --all-features --all-targets -- -D warnings || step_failed 
 # one the end-to-end suite drives (one compile of the dependencies, not two).
 start_emulator
 ensure_postgres
+# Built first on its own, so that the log's times tell the build from the run.
+log "building the tests (release)"
+cargo test --release --features ssr --no-run --quiet || step_failed "building the tests"
 log "cargo test (unit + integration, against the AWS emulator)"
 set +e
 cargo test --release --features ssr 2>&1 | tee target/cargo-test.log
