@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark Hookrelay end to end: installs what is missing (Rust components, the AWS emulator),
-# builds the server and the benchmark in release mode, starts the emulator on a free port bound
-# to 127.0.0.1 and runs target/release/hookrelay-bench, which starts its own `hookrelay serve`
+# builds the server as it is run (target/dist/hookrelay) and the benchmark in release mode,
+# starts the emulator on a free port bound to 127.0.0.1 and runs target/release/hookrelay-bench, which starts its own `hookrelay serve`
 # with a fresh data directory. It runs once per backend in BENCH_BACKENDS (default "sqlite
 # postgres": SQLite in the data directory, then a fresh database on the PostgreSQL server at
 # HOOKRELAY_BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432, dropped afterwards)
@@ -11,8 +11,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ensure_rust
 ensure_venv
-log "building the server and the benchmark (release)"
-cargo build --quiet --release --features ssr --bin hookrelay --bin hookrelay-bench
+build_dist
+log "building the benchmark (release)"
+cargo build --quiet --release --features ssr --bin hookrelay-bench
 start_emulator
 PG_SERVER="${HOOKRELAY_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 PG_DB=""

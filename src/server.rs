@@ -61,6 +61,8 @@ pub struct AppState {
     pub users: Arc<crate::store::UserCache>,
     /// The hook lists the dashboard shows, kept per app while its hooks do not change.
     pub hook_lists: Arc<crate::hooks::store::MaskedLists>,
+    /// `--render-concurrency`: dashboard pages rendered at once.
+    pub renders: Arc<crate::web_guard::RenderSlots>,
     /// `--events-memory`: room for `POST /events` bodies in flight.
     pub events_memory: Arc<crate::api::events_memory::EventsMemory>,
     /// The region and account of the apps' AppInstance ARNs (the Chime API, the app page).
@@ -296,6 +298,10 @@ pub async fn application(
         aws_principal: opts.aws_principal.clone().filter(|p| !p.trim().is_empty()),
         users: Arc::new(crate::store::UserCache::new(opts.session_cache)),
         hook_lists: Arc::default(),
+        renders: Arc::new(crate::web_guard::RenderSlots::new(
+            opts.render_concurrency,
+            crate::web_guard::RENDER_WAIT,
+        )),
         events_memory: Arc::new(crate::api::events_memory::EventsMemory::new(
             opts.events_memory,
         )),
@@ -492,7 +498,10 @@ async fn page_guard(
             );
             res
         }
-        None => next.run(req).await,
+        None => match state.renders.enter().await {
+            Ok(_slot) => next.run(req).await,
+            Err(crate::web_guard::Busy) => crate::web_guard::busy_response(),
+        },
     }
 }
 

@@ -9,7 +9,7 @@ use hookrelay::http_server::{serve_on, Deadlines};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{server_token, test_opts, ApiClient, TestApp};
+use crate::support::{server_token, test_opts, ApiClient, TestApp, ADMIN};
 
 fn short_deadlines() -> ServeOpts {
     ServeOpts {
@@ -235,4 +235,30 @@ async fn shutdown_closes_requests_still_running_at_the_deadline() {
     assert!(took < Duration::from_secs(2), "{took:?}");
     // no new connections are taken
     assert!(TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn pages_render_one_at_a_time_and_every_waiting_page_is_answered() {
+    let app = TestApp::spawn_with(ServeOpts {
+        render_concurrency: 1,
+        ..test_opts()
+    })
+    .await;
+    let b = std::sync::Arc::new(app.browser());
+    b.setup(ADMIN.0, ADMIN.1).await.assert_redirect("/apps");
+    let api = ApiClient::new(&app, "pages").await;
+    let path = format!("/apps/{}", api.app_id);
+    let mut pages = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (b, path) = (b.clone(), path.clone());
+        pages.spawn(async move { b.get(&path).await });
+    }
+    let mut answered = 0;
+    while let Some(page) = pages.join_next().await {
+        let page = page.unwrap();
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Recent events"), "{}", page.body);
+        answered += 1;
+    }
+    assert_eq!(answered, 20);
 }

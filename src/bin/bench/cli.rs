@@ -11,7 +11,7 @@ use clap::Parser;
 )]
 pub struct Args {
     /// The hookrelay binary to benchmark.
-    #[arg(long = "bin", default_value = "target/release/hookrelay")]
+    #[arg(long = "bin", default_value = "target/dist/hookrelay")]
     pub bin: PathBuf,
     /// Events in the webhook throughput run.
     #[arg(long, default_value_t = 200_000)]
