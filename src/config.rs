@@ -93,6 +93,10 @@ pub struct ServeOpts {
     /// carries up to 1,000 events).
     #[arg(long, env = "HOOKRELAY_EVENTS_RATE_LIMIT", default_value_t = 600_000)]
     pub events_rate_limit: u32,
+    /// Failed API authentications allowed per client address per minute; beyond them the
+    /// address gets 429 with `Retry-After` (a correctly signed call never counts here).
+    #[arg(long, env = "HOOKRELAY_AUTH_FAILURE_LIMIT", default_value_t = 120)]
+    pub auth_failure_limit: u32,
     /// This server's AWS principal (an account root or role ARN), shown in the resource policy
     /// the dashboard offers for `resource` auth [default: a placeholder to fill in].
     #[arg(long, env = "HOOKRELAY_AWS_PRINCIPAL")]

@@ -289,6 +289,7 @@ pub async fn application(
         budgets: Arc::new(crate::api::Budgets::new(
             opts.api_rate_limit,
             opts.events_rate_limit,
+            opts.auth_failure_limit,
         )),
         aws,
         egress,

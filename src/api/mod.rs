@@ -73,10 +73,6 @@ pub fn router() -> Router<AppState> {
         .layer(middleware::from_fn(api_layer))
 }
 
-/// Failed authentications allowed per client address per minute; beyond them the address gets
-/// 429 (a correctly signed call never counts here).
-pub const AUTH_FAILURES_PER_MINUTE: u32 = 120;
-
 /// The API's budgets: spent per authenticated app (`POST /events` has its own), and per client
 /// address for failed authentications.
 pub struct Budgets {
@@ -86,12 +82,14 @@ pub struct Budgets {
 }
 
 impl Budgets {
-    /// `api` and `events` requests per app per minute.
-    pub fn new(api: u32, events: u32) -> Self {
+    /// `api` and `events` requests per app per minute; `auth_failures` failed
+    /// authentications per client address per minute (beyond them the address gets 429; a
+    /// correctly signed call never counts there).
+    pub fn new(api: u32, events: u32, auth_failures: u32) -> Self {
         Self {
             api: Budget::per_minute(api),
             events: Budget::per_minute(events),
-            auth_failures: Budget::per_minute(AUTH_FAILURES_PER_MINUTE),
+            auth_failures: Budget::per_minute(auth_failures),
         }
     }
 

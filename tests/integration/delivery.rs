@@ -561,6 +561,42 @@ async fn webhook_delivery_is_signed_and_complete() {
     }
 }
 
+/// More deliveries than `--max-in-flight` lets this process hold: the rest wait in the
+/// database and the claimer brings them in as room frees, in batches — every one arrives, once.
+#[tokio::test]
+async fn deliveries_beyond_the_memory_bound_wait_in_the_database_and_all_arrive_once() {
+    let app = TestApp::spawn_with(ServeOpts {
+        delivery: DeliveryOpts {
+            max_in_flight: 8,
+            poll_interval: ms(50),
+            ..Default::default()
+        },
+        ..test_opts()
+    })
+    .await;
+    let a = ApiClient::new(&app, "Bound").await;
+    let rx = Receiver::ok().await;
+    set_hooks(&a, json!([webhook("wh", &rx.url, &[])]), false).await;
+    let events: Vec<Value> = (0..300)
+        .map(|i| json!({"id": format!("bound-{i}"), "type": "message.new"}))
+        .collect();
+    for chunk in events.chunks(100) {
+        let answer = post_events(&a, json!({ "events": chunk })).await;
+        assert!(
+            accepted(&answer).iter().all(|(_, n, _)| *n == 1),
+            "{answer}"
+        );
+    }
+    let hits = rx.wait_for(300).await;
+    let ids: HashSet<String> = hits
+        .iter()
+        .map(|h| h.json()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 300, "some delivered twice, others not yet");
+    tokio::time::sleep(ms(300)).await;
+    assert_eq!(rx.hits().len(), 300, "a delivery was sent twice");
+}
+
 #[tokio::test]
 async fn event_type_filter() {
     let app = TestApp::spawn().await;

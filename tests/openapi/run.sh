@@ -48,11 +48,15 @@ PY
 export HOOKRELAY_API_KEY HOOKRELAY_JWT
 
 # --- the server ------------------------------------------------------------------------------
-# a dead proxy for every host but this one's: nothing the fuzzer invents reaches the network
+# a dead proxy for every host but this one's: nothing the fuzzer invents reaches the network.
+# The fuzzer sends hundreds of calls with wrong credentials a minute from one address: beyond
+# --auth-failure-limit they would get 429 (the brute-force brake, tested in tests/integration/
+# security.rs), where its check of wrong credentials expects 401.
 dead_proxy=http://127.0.0.1:9
 start_server HTTP_PROXY=$dead_proxy HTTPS_PROXY=$dead_proxy ALL_PROXY=$dead_proxy \
   http_proxy=$dead_proxy https_proxy=$dead_proxy all_proxy=$dead_proxy \
-  NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+  NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
+  HOOKRELAY_AUTH_FAILURE_LIMIT=1000000
 URL="$SERVER_URL"
 wait_healthy
 

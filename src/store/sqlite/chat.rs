@@ -24,7 +24,7 @@ impl Tx {
 
 pub async fn begin(db: &Sqlite, app_id: AppId) -> Result<Tx, StoreError> {
     let gate = db.write_gate().await;
-    let mut tx = db.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = db.writer.begin_with("BEGIN IMMEDIATE").await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM apps WHERE id = ?")
         .bind(app_id.0)
         .fetch_optional(&mut *tx)
@@ -339,7 +339,7 @@ impl Sqlite {
                 sep.push_bind(id);
             }
             q.push(")");
-            q.build().persistent(false).execute(&self.pool).await?;
+            q.build().persistent(false).execute(&self.writer).await?;
         }
         Ok(())
     }

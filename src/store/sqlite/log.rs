@@ -96,7 +96,7 @@ impl Sqlite {
             total += q
                 .build()
                 .persistent(chunk.len() == CHUNK)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected();
         }
@@ -121,7 +121,7 @@ impl Sqlite {
         .bind(hook_id.as_str())
         .bind(since.0)
         .bind(until.0)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }

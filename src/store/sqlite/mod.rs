@@ -39,6 +39,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Sqlite {
     pub pool: SqlitePool,
+    /// The one connection the hot writes use (ingest, claims, outcomes, leases, chat calls,
+    /// redeliveries), in turn through [`Sqlite::write_gate`]: their statements (the multi-row
+    /// inserts of [`CHUNK`] rows take hundreds of KB each) are prepared and cached once, not
+    /// once per pooled connection.
+    pub writer: SqlitePool,
     /// Serialises this process's writes (ingest commits, claims, outcomes, hook changes that
     /// go through it). SQLite has one writer; connections that collide wait in its busy
     /// handler, which sleeps in growing steps (up to 100 ms) — queueing here instead keeps the
@@ -66,11 +71,20 @@ impl Sqlite {
             .max_connections(MAX_CONNECTIONS)
             .test_before_acquire(false)
             .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        // callers wait for the write gate first, so this waits only for a connection reopened
+        // after an error (a writer left at synchronous=NORMAL is closed, see Relaxed)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(opts)
+            .await?;
         Ok(Self {
             pool,
+            writer,
             gate: Arc::default(),
         })
     }
@@ -96,6 +110,7 @@ impl Sqlite {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
