@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark Hookrelay end to end: installs what is missing (Rust components, the AWS emulator),
 # builds the server as it is run (target/dist/hookrelay) and the benchmark in release mode,
-# starts the emulator on a free port bound to 127.0.0.1 and runs target/release/hookrelay-bench, which starts its own `hookrelay serve`
-# with a fresh data directory. It runs once per backend in BENCH_BACKENDS (default "sqlite
+# starts the emulator on a free port bound to 127.0.0.1 and runs target/release/hookrelay-bench,
+# which starts its own `hookrelay serve` with a fresh data directory. It runs once per backend in BENCH_BACKENDS (default "sqlite
 # postgres": SQLite in the data directory, then a fresh database on the PostgreSQL server at
 # HOOKRELAY_BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432, dropped afterwards)
 # and ends with both tables side by side. Extra arguments go to hookrelay-bench, e.g.
@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ensure_rust
 ensure_venv
-build_dist
+build_server dist
 log "building the benchmark (release)"
 cargo build --quiet --release --features ssr --bin hookrelay-bench
 start_emulator

@@ -64,24 +64,11 @@ impl Sqlite {
             .busy_timeout(BUSY_TIMEOUT)
             // each connection's page cache: SQLite's default is 2 MB, 16 MB for the pool
             .pragma("cache_size", format!("-{CACHE_KIB}"));
-        // An embedded database cannot drop a connection the way a server can, so the pool does
-        // not ping each one before handing it out: that would be a second round trip to the
-        // connection's thread for every query.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .test_before_acquire(false)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(opts.clone())
-            .await?;
+        let pool = pool_of(MAX_CONNECTIONS).connect_with(opts.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         // callers wait for the write gate first, so this waits only for a connection reopened
         // after an error (a writer left at synchronous=NORMAL is closed, see Relaxed)
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(opts)
-            .await?;
+        let writer = pool_of(1).connect_with(opts).await?;
         Ok(Self {
             pool,
             writer,
@@ -113,6 +100,16 @@ impl Sqlite {
         self.writer.close().await;
         self.pool.close().await;
     }
+}
+
+/// A pool of at most `max` connections, handed out without a ping: an embedded database cannot
+/// drop a connection the way a server can, and a ping would be a second round trip to the
+/// connection's thread for every query.
+fn pool_of(max: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(max)
+        .test_before_acquire(false)
+        .acquire_timeout(BUSY_TIMEOUT)
 }
 
 /// A pooled connection that may be at `synchronous=NORMAL`: unless taken back out (after
