@@ -246,7 +246,7 @@ pub async fn list_deliveries(
             ApiError::field("status", format!("must be one of {}", all.join(", ")))
         })?;
     let filter = ListFilter {
-        hook_id: q.hook_id.filter(|s| !s.is_empty()).map(HookId),
+        hook_id: q.hook_id.filter(|s| !s.is_empty()).map(HookId::from),
         event_id: q.event_id.filter(|s| !s.is_empty()),
         status,
         before: before.map(DeliveryId),

@@ -103,14 +103,14 @@ impl Chat {
             .map_err(|e| StoreError::Corrupt(format!("a chat event: {e}")))?;
         let rows: Vec<(String, String)> = events
             .iter()
-            .map(|e| (e.id.clone(), e.json.to_string()))
+            .map(|e| (e.id().to_string(), e.json().to_string()))
             .collect();
         tx.outbox(&rows, now).await?;
         tx.commit().await?;
         if events.is_empty() {
             return Ok(());
         }
-        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        let ids: Vec<String> = events.iter().map(|e| e.id().to_string()).collect();
         self.engine
             .accept_admitted(app_id, EventSource::Chat, events)
             .await?;

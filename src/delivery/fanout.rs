@@ -35,7 +35,7 @@ impl HookFilter {
             kinesis_data_types = ChimeDataType::ALL.to_vec();
         }
         Some(Self {
-            hook_id: HookId(hook.id.clone()),
+            hook_id: HookId::from(hook.id.clone()),
             hook_type,
             event_types: hook.event_types.clone(),
             kinesis_data_types,

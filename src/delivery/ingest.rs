@@ -12,7 +12,7 @@ use super::dispatch::{Dispatcher, Routed};
 use super::event::Event;
 use super::fanout::HookFilter;
 use super::metrics::Metrics;
-use crate::domain::{AppId, EventSource, Millis};
+use crate::domain::{AppId, EventSource, HookId, HookType, Millis};
 use crate::store::outbox::Lease;
 use crate::store::{NewDelivery, NewEvent, Store, StoreError};
 
@@ -159,10 +159,10 @@ async fn commit(
                 .events
                 .iter()
                 .map(|e| NewEvent {
-                    id: &e.id,
-                    event_type: &e.event_type,
-                    cid: e.cid.as_deref(),
-                    payload: &e.json,
+                    id: e.id(),
+                    event_type: e.event_type(),
+                    cid: e.cid(),
+                    payload: e.json(),
                     source: job.source,
                 })
                 .collect();
@@ -231,23 +231,23 @@ fn plan<'a>(
         let hooks = &filters[&job.app_id].1;
         let mut answer = Vec::with_capacity(job.events.len());
         for event in &job.events {
-            let duplicate = !fresh.contains(&event.id);
+            let duplicate = !fresh.contains(event.id());
             let mut deliveries = 0;
             if !duplicate {
-                for hook in hooks.iter().filter(|h| h.matches(&event.event_type)) {
+                for hook in hooks.iter().filter(|h| h.matches(event.event_type())) {
                     deliveries += 1;
                     planned.push(NewDelivery {
                         app_id: job.app_id,
                         hook_id: &hook.hook_id,
                         hook_type: hook.hook_type,
-                        event_id: &event.id,
-                        event_type: &event.event_type,
-                        size: event.json.len() as i64,
+                        event_id: event.id(),
+                        event_type: event.event_type(),
+                        size: event.json().len() as i64,
                     });
                 }
             }
             answer.push(Accepted {
-                id: event.id.clone(),
+                id: event.id().to_string(),
                 deliveries,
                 duplicate,
             });
@@ -265,29 +265,33 @@ fn route(
     versions: &HashMap<AppId, i64>,
     now: Millis,
 ) -> Vec<Routed> {
-    let mut events: HashMap<(AppId, &str), Arc<Event>> = HashMap::new();
+    let mut events: HashMap<(AppId, &str), &Event> = HashMap::new();
     for job in jobs {
         for e in &job.events {
-            events.insert((job.app_id, e.id.as_str()), Arc::new(e.clone()));
+            events.insert((job.app_id, e.id()), e);
         }
     }
-    let hook_types: HashMap<(AppId, &str, &str), crate::domain::HookType> = planned
+    // the hook ids of the fan-out filters: shared by all their deliveries
+    let hooks: HashMap<(AppId, &str, &str), (&HookId, HookType)> = planned
         .iter()
-        .map(|d| ((d.app_id, d.event_id, d.hook_id.as_str()), d.hook_type))
+        .map(|d| {
+            let key = (d.app_id, d.event_id, d.hook_id.as_str());
+            (key, (d.hook_id, d.hook_type))
+        })
         .collect();
     let mut routed = Vec::with_capacity(created.len());
     for c in created {
-        let (Some(event), Some(&hook_type)) = (
+        let (Some(event), Some(&(hook_id, hook_type))) = (
             events.get(&(c.app_id, c.event_id.as_str())),
-            hook_types.get(&(c.app_id, c.event_id.as_str(), c.hook_id.as_str())),
+            hooks.get(&(c.app_id, c.event_id.as_str(), c.hook_id.as_str())),
         ) else {
             continue;
         };
-        let event = event.clone();
+        let event = (*event).clone();
         routed.push(Routed {
             id: c.id,
             app_id: c.app_id,
-            hook_id: c.hook_id,
+            hook_id: hook_id.clone(),
             hook_type,
             event,
             attempts: 0,

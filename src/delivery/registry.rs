@@ -133,7 +133,7 @@ impl Registry {
                 Err(e) => Err(Unsendable::Invalid(e)),
             };
             hooks.insert(
-                HookId(hook.id.clone()),
+                HookId::from(hook.id.clone()),
                 Arc::new(RuntimeHook {
                     enabled: hook.enabled,
                     destination,

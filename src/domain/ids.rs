@@ -1,6 +1,7 @@
 //! Typed ids: an app id cannot be passed where a delivery id is meant.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -48,10 +49,10 @@ int_id!(
 );
 
 /// A hook's id, unique within its app (a UUID for hooks created here, any text up to 255
-/// characters for hooks given one through the API).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct HookId(pub String);
+/// characters for hooks given one through the API). Shared, not copied: every delivery in
+/// memory names its hook, and a copy is a reference count.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct HookId(Arc<str>);
 
 impl HookId {
     pub fn as_str(&self) -> &str {
@@ -67,13 +68,25 @@ impl fmt::Display for HookId {
 
 impl From<String> for HookId {
     fn from(id: String) -> Self {
-        Self(id)
+        Self(id.into())
     }
 }
 
 impl From<&str> for HookId {
     fn from(id: &str) -> Self {
-        Self(id.to_string())
+        Self(id.into())
+    }
+}
+
+impl Serialize for HookId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for HookId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::from)
     }
 }
 

@@ -94,7 +94,7 @@ impl TryFrom<ClaimedRow> for Claimed {
         Ok(Claimed {
             id: DeliveryId(r.id),
             app_id: AppId(r.app_id),
-            hook_id: HookId(r.hook_id),
+            hook_id: HookId::from(r.hook_id),
             hook_type: hook_type(&r.hook_type)?,
             event_id: r.event_id,
             event_type: r.event_type,
@@ -138,7 +138,7 @@ impl TryFrom<LogRow> for DeliveryRow {
     fn try_from(r: LogRow) -> Result<Self, StoreError> {
         Ok(DeliveryRow {
             id: DeliveryId(r.id),
-            hook_id: HookId(r.hook_id),
+            hook_id: HookId::from(r.hook_id),
             hook_type: hook_type(&r.hook_type)?,
             event_id: r.event_id,
             event_type: r.event_type,

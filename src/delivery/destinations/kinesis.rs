@@ -38,20 +38,16 @@ pub enum Shape {
 pub fn record(item: &Item, shape: &Shape) -> Option<(Vec<u8>, String)> {
     let event = &item.event;
     let (event_type, payload) = match shape {
-        _ if event.event_type == TEST_EVENT_TYPE => ("HOOKRELAY_TEST", None),
-        Shape::Stream => (record_type(&event.event_type, &event.json)?, None),
+        _ if event.event_type() == TEST_EVENT_TYPE => ("HOOKRELAY_TEST", None),
+        Shape::Stream => (record_type(event.event_type(), event.json())?, None),
         Shape::Chime { app_instance_arn } => {
-            let record = chime_record(app_instance_arn, &event.event_type, &event.json)?;
+            let record = chime_record(app_instance_arn, event.event_type(), event.json())?;
             (record.event_type, Some(record.payload))
         }
     };
-    let payload = payload.as_deref().unwrap_or(&event.json);
+    let payload = payload.as_deref().unwrap_or(event.json());
     let data = serde_json::json!({ "EventType": event_type, "Payload": payload });
-    let key = item
-        .event
-        .cid
-        .clone()
-        .unwrap_or_else(|| item.event.id.clone());
+    let key = event.cid().unwrap_or(event.id());
     // partition keys are at most 256 characters
     let key: String = key.chars().take(256).collect();
     Some((data.to_string().into_bytes(), key))
@@ -135,7 +131,7 @@ impl Destination for Kinesis {
                     None => {
                         results[i] = SendResult::Permanent(format!(
                             "{} has no Amazon Chime event type",
-                            item.event.event_type
+                            item.event.event_type()
                         ))
                     }
                     Some((data, key)) => {
@@ -164,17 +160,11 @@ impl Destination for Kinesis {
 mod tests {
     use super::*;
     use crate::delivery::event::Event;
-    use std::sync::Arc;
 
     fn item(event_type: &str, cid: Option<&str>, json: &str) -> Item {
         Item {
             delivery_id: crate::domain::DeliveryId(1),
-            event: Arc::new(Event {
-                id: "e1".into(),
-                event_type: event_type.into(),
-                cid: cid.map(str::to_string),
-                json: json.into(),
-            }),
+            event: Event::new("e1", event_type, cid, json),
             attempt: 1,
         }
     }

@@ -29,7 +29,7 @@ pub const MAX_QUEUE_MESSAGE_BYTES: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct Item {
     pub delivery_id: crate::domain::DeliveryId,
-    pub event: Arc<Event>,
+    pub event: Event,
     /// 1 for the first attempt.
     pub attempt: u32,
 }
@@ -199,7 +199,7 @@ where
     let mut sendable: Vec<Encoded<'a>> = Vec::with_capacity(items.len());
     let mut sizes = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let body = queue_message(&item.event.json, compress);
+        let body = queue_message(item.event.json(), compress);
         let bytes = size(item, &body);
         if bytes > MAX_QUEUE_MESSAGE_BYTES {
             results[i] = SendResult::TooBig {
@@ -282,7 +282,7 @@ pub fn all_failed(items: &[Encoded<'_>], permanent: bool, why: &str) -> Vec<(usi
 /// take at most 128 printable ASCII characters; a longer (or non-ASCII) one becomes the hex
 /// SHA-256 of it, so one channel still maps to one group and its order holds.
 pub fn message_group(event: &Event) -> std::borrow::Cow<'_, str> {
-    let group = event.cid.as_deref().unwrap_or(&event.event_type);
+    let group = event.cid().unwrap_or(event.event_type());
     if group.len() <= 128 && group.chars().all(|c| c.is_ascii_graphic()) {
         std::borrow::Cow::Borrowed(group)
     } else {
@@ -350,12 +350,7 @@ mod tests {
 
     #[test]
     fn long_or_odd_fifo_groups_are_hashed_to_one_group_per_channel() {
-        let event = |cid: &str| Event {
-            id: "e".into(),
-            event_type: "message.new".into(),
-            cid: Some(cid.into()),
-            json: "{}".into(),
-        };
+        let event = |cid: &str| Event::new("e", "message.new", Some(cid), "{}");
         assert_eq!(
             message_group(&event("messaging:general")),
             "messaging:general"

@@ -33,12 +33,12 @@ impl Sns {
                 let mut entry = PublishBatchRequestEntry::builder()
                     .id(i.to_string())
                     .message(body)
-                    .message_attributes("X-Hookrelay-Event-Id", attr(&item.event.id))
-                    .message_attributes("X-Hookrelay-Event-Type", attr(&item.event.event_type));
+                    .message_attributes("X-Hookrelay-Event-Id", attr(item.event.id()))
+                    .message_attributes("X-Hookrelay-Event-Type", attr(item.event.event_type()));
                 if fifo {
                     entry = entry
                         .message_group_id(message_group(&item.event))
-                        .message_deduplication_id(dedup_id(&item.event.id));
+                        .message_deduplication_id(dedup_id(item.event.id()));
                 }
                 entry.build().expect("id and message are set")
             })

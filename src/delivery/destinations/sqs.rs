@@ -32,12 +32,12 @@ impl Sqs {
                 let mut entry = SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
                     .message_body(body)
-                    .message_attributes("X-Hookrelay-Event-Id", attr(&item.event.id))
-                    .message_attributes("X-Hookrelay-Event-Type", attr(&item.event.event_type));
+                    .message_attributes("X-Hookrelay-Event-Id", attr(item.event.id()))
+                    .message_attributes("X-Hookrelay-Event-Type", attr(item.event.event_type()));
                 if fifo {
                     entry = entry
                         .message_group_id(message_group(&item.event))
-                        .message_deduplication_id(dedup_id(&item.event.id));
+                        .message_deduplication_id(dedup_id(item.event.id()));
                 }
                 entry.build().expect("id and body are set")
             })
@@ -97,9 +97,9 @@ pub fn dedup_id(event_id: &str) -> String {
 pub fn message_size(item: &Item, body: &str) -> usize {
     body.len()
         + "X-Hookrelay-Event-Id".len()
-        + item.event.id.len()
+        + item.event.id().len()
         + "X-Hookrelay-Event-Type".len()
-        + item.event.event_type.len()
+        + item.event.event_type().len()
         + 2 * "String".len()
 }
 

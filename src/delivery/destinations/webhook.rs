@@ -54,7 +54,7 @@ impl Webhook {
     }
 
     async fn post(&self, item: &Item) -> SendResult {
-        let json = &*item.event.json;
+        let json = item.event.json();
         let mut mac = Hmac::<Sha256>::new_from_slice(self.api_secret.expose_secret().as_bytes())
             .expect("HMAC takes keys of any length");
         mac.update(json.as_bytes());
@@ -68,7 +68,7 @@ impl Webhook {
             .timeout(self.timeout)
             .header("content-type", "application/json")
             .header("x-signature", signature)
-            .header("x-webhook-id", self.webhook_id(&item.event.id))
+            .header("x-webhook-id", self.webhook_id(item.event.id()))
             .header("x-webhook-attempt", item.attempt.to_string())
             .header("x-api-key", &self.api_key);
         if self.compress {

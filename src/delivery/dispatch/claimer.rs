@@ -2,14 +2,14 @@
 //! retries, expired leases, redeliveries, those refused at ingest for lack of room), reads their
 //! events and submits them; then sleeps until the next one is due, the poll interval or a wake-up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Dispatcher, Routed};
 use crate::delivery::event::Event;
-use crate::domain::{AppId, Finish, Millis, Outcome};
+use crate::domain::{AppId, Finish, HookId, Millis, Outcome};
 use crate::store::outbox::Lease;
 use crate::store::Claimed;
 
@@ -67,6 +67,8 @@ impl Dispatcher {
         let mut routed = Vec::with_capacity(rows.len());
         let mut missing = Vec::new();
         let mut by_app: HashMap<AppId, Vec<Claimed>> = HashMap::new();
+        // one copy of each hook id for all its deliveries (each row brings its own)
+        let mut hook_ids: HashSet<HookId> = HashSet::new();
         for row in rows {
             by_app.entry(row.app_id).or_default().push(row);
         }
@@ -87,7 +89,7 @@ impl Dispatcher {
                     continue;
                 }
             };
-            let mut events: HashMap<&str, Arc<Event>> = HashMap::new();
+            let mut events: HashMap<&str, Event> = HashMap::new();
             for row in &rows {
                 let Some(stored) = stored.get(&row.event_id) else {
                     missing.push(Outcome {
@@ -104,18 +106,24 @@ impl Dispatcher {
                 let event = events
                     .entry(row.event_id.as_str())
                     .or_insert_with(|| {
-                        Arc::new(Event {
-                            id: row.event_id.clone(),
-                            event_type: row.event_type.clone(),
-                            cid: stored.cid.clone(),
-                            json: stored.payload.as_str().into(),
-                        })
+                        Event::new(
+                            &row.event_id,
+                            &row.event_type,
+                            stored.cid.as_deref(),
+                            &stored.payload,
+                        )
                     })
                     .clone();
                 routed.push(Routed {
                     id: row.id,
                     app_id,
-                    hook_id: row.hook_id.clone(),
+                    hook_id: match hook_ids.get(&row.hook_id) {
+                        Some(shared) => shared.clone(),
+                        None => {
+                            hook_ids.insert(row.hook_id.clone());
+                            row.hook_id.clone()
+                        }
+                    },
                     hook_type: row.hook_type,
                     event,
                     attempts: row.attempts,

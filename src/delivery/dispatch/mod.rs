@@ -62,7 +62,7 @@ pub struct Routed {
     pub app_id: AppId,
     pub hook_id: HookId,
     pub hook_type: HookType,
-    pub event: Arc<Event>,
+    pub event: Event,
     /// Attempts made before this one.
     pub attempts: u32,
     pub accepted_at: Millis,

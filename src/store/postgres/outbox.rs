@@ -181,7 +181,7 @@ impl Ingest {
                         id: DeliveryId(id),
                         app_id: AppId(app_id),
                         event_id,
-                        hook_id: HookId(hook_id),
+                        hook_id: HookId::from(hook_id),
                     }),
             );
         }
@@ -326,7 +326,7 @@ async fn mark_delivered(
         .await?;
         for (app_id, hook_id) in changed {
             stats
-                .entry((AppId(app_id), HookId(hook_id)))
+                .entry((AppId(app_id), HookId::from(hook_id)))
                 .or_default()
                 .delivered += 1;
         }
@@ -441,7 +441,9 @@ async fn record_failures(
             .ok()
             .and_then(|i| outcomes.get(i))
             .and_then(|o| o.finish.error());
-        let step: &mut StepAdd = stats.entry((AppId(app_id), HookId(hook_id))).or_default();
+        let step: &mut StepAdd = stats
+            .entry((AppId(app_id), HookId::from(hook_id)))
+            .or_default();
         step.failed += i64::from(counts);
         step.last_error = error.map(str::to_string);
     }

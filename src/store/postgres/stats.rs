@@ -32,7 +32,7 @@ pub async fn add(
     );
     for ((app_id, hook_id), add) in rows {
         app_ids.push(app_id.0);
-        hook_ids.push(hook_id.0);
+        hook_ids.push(hook_id.to_string());
         delivered.push(add.delivered);
         failed.push(add.failed);
         successes.push((add.delivered > 0).then_some(now.0));
@@ -103,10 +103,10 @@ impl Postgres {
         let mut pending = Vec::new();
         for (kind, hook, n, delivered, failed, success, error, at) in rows {
             if kind == 1 {
-                pending.push((HookId(hook), n));
+                pending.push((HookId::from(hook), n));
             } else {
                 steps.push(StepRow {
-                    hook_id: HookId(hook),
+                    hook_id: HookId::from(hook),
                     step: n,
                     delivered: delivered.unwrap_or(0),
                     failed: failed.unwrap_or(0),

@@ -44,7 +44,7 @@ impl Sqlite {
         );
         q.push_bind(app_id.0);
         if let Some(hook) = &filter.hook_id {
-            q.push(" AND d.hook_id = ").push_bind(hook.0.clone());
+            q.push(" AND d.hook_id = ").push_bind(hook.to_string());
         }
         if let Some(event) = &filter.event_id {
             q.push(" AND d.event_id = ").push_bind(event.clone());

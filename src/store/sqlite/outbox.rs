@@ -130,7 +130,7 @@ impl Ingest {
                         id: DeliveryId(id),
                         app_id: AppId(app_id),
                         event_id,
-                        hook_id: HookId(hook_id),
+                        hook_id: HookId::from(hook_id),
                     }),
             );
         }
@@ -310,7 +310,7 @@ async fn mark_delivered(
             .await?;
         for (app_id, hook_id) in changed {
             stats
-                .entry((AppId(app_id), HookId(hook_id)))
+                .entry((AppId(app_id), HookId::from(hook_id)))
                 .or_default()
                 .delivered += 1;
         }
@@ -398,7 +398,9 @@ async fn record_failures(
             .fetch_optional(&mut **tx)
             .await?;
         if let Some((app_id, hook_id)) = changed {
-            let step = stats.entry((AppId(app_id), HookId(hook_id))).or_default();
+            let step = stats
+                .entry((AppId(app_id), HookId::from(hook_id)))
+                .or_default();
             step.failed += i64::from(failed);
             step.last_error = Some(error.clone());
         }

@@ -31,7 +31,7 @@ pub async fn add(
                last_error_at = COALESCE(excluded.last_error_at, last_error_at)",
         )
         .bind(app_id.0)
-        .bind(hook_id.0)
+        .bind(hook_id.to_string())
         .bind(step_of(now))
         .bind(add.delivered)
         .bind(add.failed)
@@ -84,10 +84,10 @@ impl Sqlite {
         let mut pending = Vec::new();
         for (kind, hook, n, delivered, failed, success, error, at) in rows {
             if kind == 1 {
-                pending.push((HookId(hook), n));
+                pending.push((HookId::from(hook), n));
             } else {
                 steps.push(StepRow {
-                    hook_id: HookId(hook),
+                    hook_id: HookId::from(hook),
                     step: n,
                     delivered: delivered.unwrap_or(0),
                     failed: failed.unwrap_or(0),

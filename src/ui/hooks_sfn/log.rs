@@ -25,7 +25,7 @@ pub async fn list_deliveries(
         return Ok(None);
     };
     let filter = ListFilter {
-        hook_id: Some(hook_id).filter(|h| !h.is_empty()).map(HookId),
+        hook_id: Some(hook_id).filter(|h| !h.is_empty()).map(HookId::from),
         event_id: Some(event_id).filter(|e| !e.is_empty()),
         status: status.parse::<DeliveryStatus>().ok(),
         limit: 100,
@@ -40,7 +40,7 @@ pub async fn list_deliveries(
         .map(|d| DeliveryView {
             status: d.status.as_str().to_string(),
             id: d.id.0,
-            hook_id: d.hook_id.0,
+            hook_id: d.hook_id.to_string(),
             hook_type: d.hook_type.as_str().to_string(),
             event_id: d.event_id,
             event_type: d.event_type,
