@@ -39,6 +39,11 @@ impl From<&crate::config::ServeOpts> for Deadlines {
     }
 }
 
+/// Largest read buffer of an HTTP/1 connection (hyper's default is about 400 KB): a
+/// connection that has carried a 1,000-event `POST /events` keeps its buffer while it is kept
+/// alive, and bodies are read in chunks of this size just as fast.
+const READ_BUFFER: usize = 64 * 1024;
+
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets the
 /// requests in flight finish until `deadlines.shutdown` has passed, and returns that deadline
 /// (what is left of it is the rest of the shutdown's time). Handlers see the client's address
@@ -53,7 +58,8 @@ pub async fn serve_on(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(deadlines.header);
+        .header_read_timeout(deadlines.header)
+        .max_buf_size(READ_BUFFER);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
