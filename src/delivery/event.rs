@@ -17,7 +17,7 @@ pub const TEST_EVENT_TYPE: &str = "hookrelay.test";
 ///
 /// All four live in one shared block of text: a copy is a reference count, and an event
 /// waiting in memory for its deliveries (up to `--max-in-flight` of them) costs one allocation
-/// of about its own size (four separate strings and their header took 50 % more).
+/// of about its own size (four separate strings and their header took a third more).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Event {
     /// The id, the type, the channel (empty when none) and the JSON, one after the other.
